@@ -1,0 +1,49 @@
+//! Converters between Connect data and the bytes in Kafka (`org.apache.kafka.connect.storage.Converter`).
+//!
+//! Converters are synchronous and do no IO per record: they sit on the hot path. A converter
+//! that needs remote data (a schema registry) keeps it behind a cache of its own.
+
+use crate::config::{ConfigDef, ConfigMap};
+use crate::data::Value;
+use crate::error::Result;
+use crate::header::Headers;
+use crate::schema::SchemaRef;
+
+/// A value with its (optional) schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaAndValue {
+    pub schema: Option<SchemaRef>,
+    pub value: Value,
+}
+
+impl SchemaAndValue {
+    /// Null schema and null value (a tombstone).
+    pub const NULL: SchemaAndValue = SchemaAndValue { schema: None, value: Value::Null };
+}
+
+/// Converts keys or values.
+pub trait Converter: Send + Sync {
+    /// Configures the converter with its prefix-stripped settings (`schemas.enable`, ...).
+    fn configure(&mut self, config: &ConfigMap, is_key: bool) -> Result<()>;
+
+    /// Serializes a value; `None` means a null record key or value.
+    fn from_connect_data(&self, topic: &str, headers: &mut Headers, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>>;
+
+    /// Deserializes bytes; `None` is a null key or value.
+    fn to_connect_data(&self, topic: &str, headers: &Headers, bytes: Option<&[u8]>) -> Result<SchemaAndValue>;
+
+    /// The converter's own keys.
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+}
+
+/// Converts header values (`org.apache.kafka.connect.storage.HeaderConverter`).
+pub trait HeaderConverter: Send + Sync {
+    fn configure(&mut self, config: &ConfigMap) -> Result<()>;
+    fn from_connect_header(&self, topic: &str, key: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>>;
+    fn to_connect_header(&self, topic: &str, key: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue>;
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+}

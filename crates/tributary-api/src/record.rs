@@ -1,0 +1,126 @@
+//! Records: what source tasks produce and sink tasks receive (`ConnectRecord`, `SourceRecord`,
+//! `SinkRecord`). One generic [`ConnectRecord`] carries the common fields; the metadata type
+//! parameter holds what is specific to each direction, so transformations are written once.
+
+use crate::data::Value;
+use crate::header::Headers;
+use crate::schema::SchemaRef;
+use indexmap::IndexMap;
+
+/// A source partition or source offset: string keys to primitive values, in insertion order
+/// (the order is part of the stored key's bytes, as with Kafka Connect's JSON).
+pub type OffsetMap = IndexMap<String, Value>;
+
+/// A Connect record. See [`SourceRecord`] and [`SinkRecord`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectRecord<M> {
+    /// Destination (source) or origin (sink) topic.
+    pub topic: String,
+    /// Kafka partition; `None` lets the producer's partitioner choose.
+    pub kafka_partition: Option<i32>,
+    pub key_schema: Option<SchemaRef>,
+    pub key: Value,
+    pub value_schema: Option<SchemaRef>,
+    pub value: Value,
+    /// Milliseconds since the epoch.
+    pub timestamp: Option<i64>,
+    pub headers: Headers,
+    /// Direction-specific metadata.
+    pub meta: M,
+}
+
+/// What a source record adds: where in the external system it came from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourceMeta {
+    /// Identifies the stream in the external system, e.g. `{"filename": "/tmp/in.txt"}`.
+    pub source_partition: OffsetMap,
+    /// The position after this record in that stream, e.g. `{"position": 1234}`.
+    /// `None` means the record has no offset to commit (stdin, for example).
+    pub source_offset: Option<OffsetMap>,
+}
+
+/// Kafka's timestamp type of a consumed record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampType {
+    #[default]
+    NoTimestampType,
+    CreateTime,
+    LogAppendTime,
+}
+
+/// What a sink record adds: its coordinates in Kafka, before any transformation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SinkMeta {
+    pub kafka_offset: i64,
+    pub timestamp_type: TimestampType,
+    pub original_topic: String,
+    pub original_kafka_partition: i32,
+    pub original_kafka_offset: i64,
+}
+
+/// A record produced by a source task.
+pub type SourceRecord = ConnectRecord<SourceMeta>;
+/// A record delivered to a sink task.
+pub type SinkRecord = ConnectRecord<SinkMeta>;
+
+impl SourceRecord {
+    /// A source record with a value and no key, headers or timestamp.
+    pub fn new(
+        source_partition: OffsetMap,
+        source_offset: Option<OffsetMap>,
+        topic: impl Into<String>,
+        value_schema: Option<SchemaRef>,
+        value: Value,
+    ) -> Self {
+        Self {
+            topic: topic.into(),
+            kafka_partition: None,
+            key_schema: None,
+            key: Value::Null,
+            value_schema,
+            value,
+            timestamp: None,
+            headers: Headers::new(),
+            meta: SourceMeta { source_partition, source_offset },
+        }
+    }
+}
+
+impl<M> ConnectRecord<M> {
+    /// A copy with new topic, partition, key and value: what a transformation returns
+    /// (Java's `newRecord`). Headers, timestamp and metadata are kept.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new_record(
+        &self,
+        topic: String,
+        kafka_partition: Option<i32>,
+        key_schema: Option<SchemaRef>,
+        key: Value,
+        value_schema: Option<SchemaRef>,
+        value: Value,
+        timestamp: Option<i64>,
+    ) -> Self
+    where
+        M: Clone,
+    {
+        Self {
+            topic,
+            kafka_partition,
+            key_schema,
+            key,
+            value_schema,
+            value,
+            timestamp,
+            headers: self.headers.clone(),
+            meta: self.meta.clone(),
+        }
+    }
+}
+
+/// Where the broker stored a produced record, handed to `SourceTask::commit_record`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}

@@ -1,0 +1,83 @@
+//! Sink tasks: deliver records to an external system (`org.apache.kafka.connect.sink.SinkTask`).
+
+use crate::config::ConfigMap;
+use crate::error::Result;
+use crate::record::SinkRecord;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A topic and partition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        Self { topic: topic.into(), partition }
+    }
+}
+
+impl std::fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+/// Offsets to commit: the next offset to consume, per partition.
+pub type Offsets = HashMap<TopicPartition, i64>;
+
+/// What a sink task can ask of the runtime (`SinkTaskContext`).
+pub trait SinkTaskContext: Send + Sync {
+    /// The task's configuration.
+    fn config(&self) -> &ConfigMap;
+    /// Rewinds (or advances) consumption of a partition to `offset` before the next batch.
+    fn offset(&self, tp: TopicPartition, offset: i64);
+    /// The partitions currently assigned to this task.
+    fn assignment(&self) -> Vec<TopicPartition>;
+    /// Stops fetching from these partitions until resumed.
+    fn pause(&self, partitions: &[TopicPartition]);
+    /// Resumes partitions paused with [`SinkTaskContext::pause`].
+    fn resume(&self, partitions: &[TopicPartition]);
+    /// Asks for an offset commit as soon as possible.
+    fn request_commit(&self);
+}
+
+/// A sink task. The runtime drives it from one async task: `start`, `open` on partition
+/// assignment, `put` for every batch (possibly empty), `pre_commit` before committing consumer
+/// offsets, `close` on revocation, and `stop`.
+#[async_trait]
+pub trait SinkTask: Send {
+    fn version(&self) -> String;
+
+    async fn start(&mut self, context: Arc<dyn SinkTaskContext>) -> Result<()>;
+
+    /// Partitions newly assigned to this task.
+    async fn open(&mut self, _partitions: &[TopicPartition]) -> Result<()> {
+        Ok(())
+    }
+
+    /// Partitions taken away from this task; their offsets were just committed.
+    async fn close(&mut self, _partitions: &[TopicPartition]) -> Result<()> {
+        Ok(())
+    }
+
+    /// Delivers a batch. A retriable error makes the runtime redeliver the same batch later.
+    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()>;
+
+    /// Makes everything `put` so far durable in the external system.
+    async fn flush(&mut self, _offsets: &Offsets) -> Result<()> {
+        Ok(())
+    }
+
+    /// Returns the offsets that are safe to commit; the default flushes and returns them all.
+    /// Returning fewer (or none) holds the commit back.
+    async fn pre_commit(&mut self, offsets: Offsets) -> Result<Offsets> {
+        self.flush(&offsets).await?;
+        Ok(offsets)
+    }
+
+    async fn stop(&mut self) -> Result<()>;
+}
