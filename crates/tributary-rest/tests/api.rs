@@ -1,0 +1,145 @@
+//! The REST layer's shapes, status codes and error bodies, driven without a socket over an
+//! in-memory herder.
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+use tributary_api::ConfigMap;
+use tributary_runtime::herder::*;
+use tributary_runtime::status::State;
+use tributary_runtime::RuntimeError;
+
+/// A herder holding configs in a map: enough to check the HTTP contract.
+#[derive(Default)]
+struct MapHerder {
+    configs: Mutex<BTreeMap<String, ConfigMap>>,
+}
+
+#[async_trait]
+impl Herder for MapHerder {
+    async fn server_info(&self) -> ServerInfo {
+        ServerInfo { version: "1.0".into(), commit: "abc".into(), kafka_cluster_id: "cid".into() }
+    }
+    async fn connectors(&self) -> Vec<String> {
+        self.configs.lock().unwrap().keys().cloned().collect()
+    }
+    async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, RuntimeError> {
+        let config = self.connector_config(name).await?;
+        Ok(ConnectorInfo { name: name.into(), config, tasks: vec![ConnectorTaskId { connector: name.into(), task: 0 }], kind: ConnectorKind::Sink })
+    }
+    async fn connector_config(&self, name: &str) -> Result<ConfigMap, RuntimeError> {
+        self.configs.lock().unwrap().get(name).cloned().ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))
+    }
+    async fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, RuntimeError> {
+        self.connector_config(name).await?;
+        Ok(ConnectorStateInfo {
+            name: name.into(),
+            connector: ConnectorState { state: State::Running, worker_id: "w:8083".into(), trace: None },
+            tasks: vec![TaskState { id: 0, state: State::Failed, worker_id: "w:8083".into(), trace: Some("boom".into()) }],
+            kind: ConnectorKind::Sink,
+        })
+    }
+    async fn task_configs(&self, name: &str) -> Result<Vec<TaskInfo>, RuntimeError> {
+        let config = self.connector_config(name).await?;
+        Ok(vec![TaskInfo { id: ConnectorTaskId { connector: name.into(), task: 0 }, config }])
+    }
+    async fn put_connector_config(&self, name: &str, mut config: ConfigMap, allow_replace: bool, _s: Option<TargetState>) -> Result<Created<ConnectorInfo>, RuntimeError> {
+        if !config.contains_key("connector.class") {
+            return Err(RuntimeError::BadRequest(format!("Connector config {config:?} contains no connector type")));
+        }
+        config.entry("name".into()).or_insert_with(|| name.into());
+        let created = {
+            let mut c = self.configs.lock().unwrap();
+            if c.contains_key(name) && !allow_replace {
+                return Err(RuntimeError::ConnectorExists(name.into()));
+            }
+            c.insert(name.into(), config).is_none()
+        };
+        Ok(Created { created, result: self.connector_info(name).await? })
+    }
+    async fn delete_connector(&self, name: &str) -> Result<(), RuntimeError> {
+        self.configs.lock().unwrap().remove(name).map(|_| ()).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))
+    }
+}
+
+async fn call(app: &axum::Router, method: &str, path: &str, body: &str) -> (StatusCode, serde_json::Value, Option<String>) {
+    let req = Request::builder().method(method).uri(path).header("content-type", "application/json").body(Body::from(body.to_owned())).unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let location = resp.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let json = if bytes.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))) };
+    (status, json, location)
+}
+
+fn app() -> axum::Router {
+    tributary_rest::router(Arc::new(MapHerder::default()))
+}
+
+#[tokio::test]
+async fn root_reports_version_commit_and_cluster_id() {
+    let (s, body, _) = call(&app(), "GET", "/", "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body, serde_json::json!({"version":"1.0","commit":"abc","kafka_cluster_id":"cid"}));
+}
+
+#[tokio::test]
+async fn create_read_and_delete_a_connector() {
+    let app = app();
+    let (s, body, location) = call(&app, "POST", "/connectors", r#"{"name":"c1","config":{"connector.class":"FileStreamSink","tasks.max":1}}"#).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(location.as_deref(), Some("/connectors/c1"));
+    assert_eq!(body["config"], serde_json::json!({"connector.class":"FileStreamSink","tasks.max":"1","name":"c1"}));
+    assert_eq!(body["type"], "sink");
+    assert_eq!(body["tasks"], serde_json::json!([{"connector":"c1","task":0}]));
+
+    let (s, body, _) = call(&app, "POST", "/connectors", r#"{"name":"c1","config":{"connector.class":"X"}}"#).await;
+    assert_eq!((s, body), (StatusCode::CONFLICT, serde_json::json!({"error_code":409,"message":"Connector c1 already exists"})));
+
+    let (s, body, _) = call(&app, "GET", "/connectors", "").await;
+    assert_eq!((s, body), (StatusCode::OK, serde_json::json!(["c1"])));
+    let (_, body, _) = call(&app, "GET", "/connectors/c1/config", "").await;
+    assert_eq!(body["name"], "c1");
+    let (_, body, _) = call(&app, "GET", "/connectors/c1/status", "").await;
+    assert_eq!(body["tasks"][0], serde_json::json!({"id":0,"state":"FAILED","worker_id":"w:8083","trace":"boom"}));
+    assert!(body["connector"].get("trace").is_none(), "trace is omitted when absent");
+    let (_, body, _) = call(&app, "GET", "/connectors/c1/tasks", "").await;
+    assert_eq!(body[0]["id"], serde_json::json!({"connector":"c1","task":0}));
+
+    let (s, body, _) = call(&app, "DELETE", "/connectors/c1", "").await;
+    assert_eq!((s, body), (StatusCode::NO_CONTENT, serde_json::Value::Null));
+    let (s, body, _) = call(&app, "GET", "/connectors/c1", "").await;
+    assert_eq!((s, body), (StatusCode::NOT_FOUND, serde_json::json!({"error_code":404,"message":"Connector c1 not found"})));
+    let (s, body, _) = call(&app, "GET", "/connectors/c1/status", "").await;
+    assert_eq!((s, body["message"].as_str()), (StatusCode::NOT_FOUND, Some("No status found for connector c1")));
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors_naming_the_problem() {
+    let app = app();
+    for (body, needle) in [
+        ("{not json", "Invalid JSON request body"),
+        (r#"{"name":"x"}"#, "needs a \"config\" object"),
+        (r#"{"name":"","config":{}}"#, "name must not be empty"),
+        (r#"{"name":"x","config":{"a":null}}"#, "Null value can not be supplied"),
+        (r#"{"name":"x","config":{"a":[1]}}"#, "must be a string"),
+        (r#"{"name":"x","config":{"connector.class":"A"},"initial_state":"SLEEPING"}"#, "Invalid initial_state SLEEPING"),
+        (r#"{"name":"x","config":{}}"#, "contains no connector type"),
+    ] {
+        let (s, json, _) = call(&app, "POST", "/connectors", body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(json["error_code"], 400);
+        assert!(json["message"].as_str().unwrap().contains(needle), "{body}: {json}");
+    }
+    let (s, json, _) = call(&app, "GET", "/nope", "").await;
+    assert_eq!((s, json["error_code"].as_u64()), (StatusCode::NOT_FOUND, Some(404)));
+    let (s, json, _) = call(&app, "PATCH", "/connectors", "").await;
+    assert_eq!((s, json["error_code"].as_u64()), (StatusCode::METHOD_NOT_ALLOWED, Some(405)));
+    let big = format!(r#"{{"name":"x","config":{{"a":"{}"}}}}"#, "x".repeat(2 * 1024 * 1024));
+    let (s, _, _) = call(&app, "POST", "/connectors", &big).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+}

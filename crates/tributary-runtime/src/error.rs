@@ -1,0 +1,46 @@
+//! Runtime errors: what went wrong, named so an operator can act on it.
+
+use tributary_api::ConnectError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// A worker or connector configuration is invalid; the message names the key(s).
+    #[error("{0}")]
+    Config(String),
+    /// `connector.class` (or a converter class) names no known plugin.
+    #[error("{0}")]
+    PluginNotFound(String),
+    #[error("Connector {0} not found")]
+    ConnectorNotFound(String),
+    #[error("Connector {0} already exists")]
+    ConnectorExists(String),
+    /// A request that is well-formed but not allowed now.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Kafka error while {context}: {source}")]
+    Kafka {
+        context: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl RuntimeError {
+    pub fn kafka(context: impl Into<String>, source: rdkafka::error::KafkaError) -> Self {
+        RuntimeError::Kafka { context: context.into(), source }
+    }
+    pub fn io(path: impl Into<String>, source: std::io::Error) -> Self {
+        RuntimeError::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,114 @@
+//! The herder: the one interface the REST layer talks to (`Herder`). Standalone mode
+//! implements it now; distributed mode implements the same trait later.
+
+use crate::error::RuntimeError;
+use crate::status::State;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tributary_api::ConfigMap;
+
+/// `GET /`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServerInfo {
+    pub version: String,
+    pub commit: String,
+    pub kafka_cluster_id: String,
+}
+
+/// A connector's type, as the REST API names it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorKind {
+    Source,
+    Sink,
+    Unknown,
+}
+
+/// `{"connector": "...", "task": N}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConnectorTaskId {
+    pub connector: String,
+    pub task: u32,
+}
+
+/// `GET /connectors/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConnectorInfo {
+    pub name: String,
+    pub config: ConfigMap,
+    pub tasks: Vec<ConnectorTaskId>,
+    #[serde(rename = "type")]
+    pub kind: ConnectorKind,
+}
+
+/// A connector's or task's state in a status response.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConnectorState {
+    pub state: State,
+    pub worker_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+}
+
+/// One task in a status response.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskState {
+    pub id: u32,
+    pub state: State,
+    pub worker_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+}
+
+/// `GET /connectors/{name}/status`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConnectorStateInfo {
+    pub name: String,
+    pub connector: ConnectorState,
+    pub tasks: Vec<TaskState>,
+    #[serde(rename = "type")]
+    pub kind: ConnectorKind,
+}
+
+/// One entry of `GET /connectors/{name}/tasks`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskInfo {
+    pub id: ConnectorTaskId,
+    pub config: ConfigMap,
+}
+
+/// Target state requested at creation (`initial_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum TargetState {
+    Started,
+    Paused,
+    Stopped,
+}
+
+/// Whether a config write created the connector or replaced its config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Created<T> {
+    pub created: bool,
+    pub result: T,
+}
+
+/// What the REST layer can ask of a worker (or, later, of a cluster).
+#[async_trait]
+pub trait Herder: Send + Sync {
+    async fn server_info(&self) -> ServerInfo;
+    /// Names of all connectors, sorted.
+    async fn connectors(&self) -> Vec<String>;
+    async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, RuntimeError>;
+    async fn connector_config(&self, name: &str) -> Result<ConfigMap, RuntimeError>;
+    async fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, RuntimeError>;
+    async fn task_configs(&self, name: &str) -> Result<Vec<TaskInfo>, RuntimeError>;
+    /// Creates a connector, or replaces its config when `allow_replace` is set.
+    async fn put_connector_config(
+        &self,
+        name: &str,
+        config: ConfigMap,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> Result<Created<ConnectorInfo>, RuntimeError>;
+    async fn delete_connector(&self, name: &str) -> Result<(), RuntimeError>;
+}

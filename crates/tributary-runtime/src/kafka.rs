@@ -1,0 +1,110 @@
+//! Kafka clients for tasks, configured as Kafka Connect configures them (`Worker.baseProducerConfigs`,
+//! `baseConsumerConfigs`), with librdkafka underneath.
+
+use crate::error::RuntimeError;
+use crate::worker_config::WorkerConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::ClientConfig;
+use std::time::Duration;
+use tributary_api::config::with_prefix;
+use tributary_api::ConfigMap;
+
+/// Java client keys that have no librdkafka equivalent. They appear in Kafka Connect worker
+/// files; passing them on would make librdkafka refuse the whole config, so they are dropped.
+const JAVA_ONLY_KEYS: &[&str] = &[
+    "key.serializer",
+    "value.serializer",
+    "key.deserializer",
+    "value.deserializer",
+    "max.block.ms",
+    "buffer.memory",
+    "interceptor.classes",
+    "partitioner.class",
+    "max.poll.records",
+    "default.api.timeout.ms",
+    "metric.reporters",
+    "client.dns.lookup",
+];
+
+fn apply(config: &mut ClientConfig, overrides: &ConfigMap, what: &str) {
+    for (k, v) in overrides {
+        if JAVA_ONLY_KEYS.contains(&k.as_str()) {
+            tracing::warn!(key = %k, client = what, "Java client setting has no librdkafka equivalent; ignored");
+            continue;
+        }
+        config.set(k, v);
+    }
+}
+
+/// The producer of source task `<connector>-<task>`: idempotent, `acks=all`, then the worker's
+/// `producer.*` and the connector's `producer.override.*` settings.
+pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32, connector_config: &ConfigMap) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", worker.bootstrap())
+        .set("client.id", format!("connector-producer-{connector}-{task}"))
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        // Records are batched in the producer; a short linger keeps batches full under load
+        // without adding visible latency.
+        .set("linger.ms", "5");
+    apply(&mut c, &worker.with_prefix("producer."), "producer");
+    apply(&mut c, &with_prefix(connector_config, "producer.override."), "producer");
+    c
+}
+
+/// The consumer of sink task `<connector>-<task>`: group `connect-<connector>`, no auto-commit,
+/// earliest reset, then `consumer.*` and `consumer.override.*`.
+pub fn consumer_config(worker: &WorkerConfig, connector: &str, task: u32, connector_config: &ConfigMap) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", worker.bootstrap())
+        .set("group.id", format!("connect-{connector}"))
+        .set("client.id", format!("connector-consumer-{connector}-{task}"))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest");
+    apply(&mut c, &worker.with_prefix("consumer."), "consumer");
+    apply(&mut c, &with_prefix(connector_config, "consumer.override."), "consumer");
+    c
+}
+
+/// An admin client for topic creation.
+pub fn admin_client(worker: &WorkerConfig, client_id: &str) -> Result<AdminClient<DefaultClientContext>, RuntimeError> {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", worker.bootstrap()).set("client.id", client_id);
+    apply(&mut c, &worker.with_prefix("admin."), "admin");
+    c.create().map_err(|e| RuntimeError::kafka("creating an admin client", e))
+}
+
+/// Creates `topic` unless it exists. `-1` partitions or replication factor mean the broker's
+/// default (KIP-464).
+pub async fn ensure_topic(
+    admin: &AdminClient<DefaultClientContext>,
+    topic: &str,
+    partitions: i32,
+    replication_factor: i32,
+) -> Result<bool, RuntimeError> {
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication_factor));
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin.create_topics([&new], &opts).await.map_err(|e| RuntimeError::kafka(format!("creating topic {topic}"), e))?;
+    match results.into_iter().next() {
+        Some(Ok(_)) => {
+            tracing::info!(topic, partitions, replication_factor, "created topic");
+            Ok(true)
+        }
+        Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) | None => Ok(false),
+        Some(Err((_, code))) => Err(RuntimeError::Other(format!(
+            "Task failed to create new topic {topic} (partitions {partitions}, replication factor {replication_factor}): {code}. Ensure that the task is authorized to create topics or that the topic exists and restart the task"
+        ))),
+    }
+}
+
+/// The cluster id, as `GET /` reports it.
+pub async fn cluster_id(worker: &WorkerConfig) -> Result<String, RuntimeError> {
+    let admin = admin_client(worker, "tributary-cluster-id")?;
+    tokio::task::spawn_blocking(move || admin.inner().fetch_cluster_id(Duration::from_secs(30)))
+        .await
+        .map_err(|e| RuntimeError::Other(format!("cluster id lookup panicked: {e}")))?
+        .ok_or_else(|| RuntimeError::Other(format!("could not reach the Kafka cluster at {} to read its cluster id", worker.bootstrap())))
+}

@@ -1,0 +1,270 @@
+//! The source task loop (`WorkerSourceTask`): poll → convert → produce, and commit source
+//! offsets only for records the broker acknowledged.
+//!
+//! Records are tracked in send order. Acknowledgements are consumed from the front, so the
+//! committable offsets always describe a prefix of acknowledged records: a crash replays at most
+//! what was sent after the last flush, and loses nothing.
+
+use crate::error::RuntimeError;
+use crate::kafka;
+use crate::offset_store::{OffsetBackingStore, OffsetCodec};
+use futures_util::FutureExt;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tributary_api::{ConnectError, Converter, HeaderConverter, OffsetMap, RecordMetadata, SourceRecord, SourceTask};
+
+/// Most records sent and not yet acknowledged; beyond it the loop waits for acknowledgements
+/// before polling again (backpressure from the broker to the connector).
+const MAX_IN_FLIGHT: usize = 50_000;
+
+/// Topic creation settings of a source connector (KIP-158 `topic.creation.default.*`).
+#[derive(Debug, Clone)]
+pub struct TopicCreation {
+    pub enabled: bool,
+    pub partitions: i32,
+    pub replication_factor: i32,
+}
+
+/// Everything a source task needs to run.
+pub struct SourceTaskRunner {
+    pub connector: String,
+    pub task_id: u32,
+    pub task: Box<dyn SourceTask>,
+    pub producer: FutureProducer,
+    pub admin: AdminClient<DefaultClientContext>,
+    pub key_converter: Box<dyn Converter>,
+    pub value_converter: Box<dyn Converter>,
+    pub header_converter: Box<dyn HeaderConverter>,
+    pub offset_store: Arc<dyn OffsetBackingStore>,
+    pub codec: Arc<OffsetCodec>,
+    pub flush_interval: Duration,
+    pub flush_timeout: Duration,
+    pub topic_creation: TopicCreation,
+}
+
+/// What a delivery future resolves to.
+type DeliveryOutcome = <DeliveryFuture as std::future::Future>::Output;
+
+struct Pending {
+    delivery: DeliveryFuture,
+    record: SourceRecord,
+}
+
+/// Offsets acknowledged but not yet flushed, per source partition.
+#[derive(Default)]
+struct Committable {
+    entries: Vec<(OffsetMap, OffsetMap)>,
+    dirty: bool,
+}
+
+impl Committable {
+    fn update(&mut self, partition: &OffsetMap, offset: &OffsetMap) {
+        // Most tasks have one or a few partitions: a scan beats hashing a map of values.
+        match self.entries.iter_mut().rev().find(|(p, _)| p == partition) {
+            Some((_, o)) => *o = offset.clone(),
+            None => self.entries.push((partition.clone(), offset.clone())),
+        }
+        self.dirty = true;
+    }
+}
+
+impl SourceTaskRunner {
+    /// Runs until `cancel` fires or the task fails. Returns the failure, if any.
+    pub async fn run(mut self, cancel: CancellationToken) -> Result<(), ConnectError> {
+        let mut pending: VecDeque<Pending> = VecDeque::new();
+        let mut committable = Committable::default();
+        let mut known_topics: HashSet<String> = HashSet::new();
+        let mut flush_tick = tokio::time::interval_at(tokio::time::Instant::now() + self.flush_interval, self.flush_interval.max(Duration::from_millis(1)));
+        flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let result = loop {
+            // Consume every acknowledgement that is already in, before anything else: this
+            // keeps `pending` short and the committable offsets fresh.
+            let mut failure = None;
+            while let Some(front) = pending.front_mut() {
+                let Some(outcome) = (&mut front.delivery).now_or_never() else { break };
+                if let Err(e) = self.acknowledge(pending.pop_front(), outcome, &mut committable).await {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            if let Some(e) = failure {
+                break Err(e);
+            }
+            let result: Result<(), ConnectError> = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break Ok(()),
+                outcome = async {
+                    match pending.front_mut() {
+                        Some(front) => Some((&mut front.delivery).await),
+                        None => None,
+                    }
+                }, if !pending.is_empty() => {
+                    match outcome {
+                        Some(o) => self.acknowledge(pending.pop_front(), o, &mut committable).await,
+                        None => Ok(()),
+                    }
+                }
+                _ = flush_tick.tick() => self.flush_offsets(&mut committable).await,
+                batch = self.task.poll(), if pending.len() < MAX_IN_FLIGHT => match batch {
+                    Ok(records) => self.send(records, &mut pending, &mut committable, &mut known_topics).await,
+                    Err(e) if e.is_retriable() => {
+                        tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable error from poll; polling again");
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            if let Err(e) = result {
+                break Err(e);
+            }
+        };
+        // Stopping (or failed): wait a bounded time for what is in flight, then commit the
+        // acknowledged prefix so a restart does not replay it.
+        let deadline = tokio::time::Instant::now() + self.flush_timeout;
+        while let Some(front) = pending.front_mut() {
+            match tokio::time::timeout_at(deadline, &mut front.delivery).await {
+                Ok(outcome) => {
+                    if self.acknowledge(pending.pop_front(), outcome, &mut committable).await.is_err() {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    tracing::warn!(connector = %self.connector, task = self.task_id, outstanding = pending.len(), "timed out waiting for in-flight records; their offsets are not committed");
+                    break;
+                }
+            }
+        }
+        if let Err(e) = self.flush_offsets(&mut committable).await {
+            tracing::error!(connector = %self.connector, task = self.task_id, error = %e, "final offset flush failed");
+        }
+        if let Err(e) = self.task.stop().await {
+            tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "error stopping task");
+        }
+        result
+    }
+
+    async fn acknowledge(
+        &mut self,
+        pending: Option<Pending>,
+        outcome: DeliveryOutcome,
+        committable: &mut Committable,
+    ) -> Result<(), ConnectError> {
+        let Some(Pending { record, .. }) = pending else { return Ok(()) };
+        let delivery = match outcome {
+            Ok(Ok(d)) => d,
+            Ok(Err((e, _))) => {
+                return Err(ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {e}")));
+            }
+            Err(_) => return Err(ConnectError::fatal("the producer was closed with records in flight")),
+        };
+        if let Some(offset) = &record.meta.source_offset {
+            committable.update(&record.meta.source_partition, offset);
+        }
+        let meta = RecordMetadata { topic: record.topic.clone(), partition: delivery.partition, offset: delivery.offset };
+        self.task.commit_record(&record, Some(&meta)).await
+    }
+
+    async fn send(
+        &mut self,
+        records: Vec<SourceRecord>,
+        pending: &mut VecDeque<Pending>,
+        committable: &mut Committable,
+        known_topics: &mut HashSet<String>,
+    ) -> Result<(), ConnectError> {
+        for mut record in records {
+            if !known_topics.contains(&record.topic) {
+                self.create_topic(&record.topic).await?;
+                known_topics.insert(record.topic.clone());
+            }
+            let topic = record.topic.as_str();
+            let key = self.key_converter.from_connect_data(topic, &mut record.headers, record.key_schema.as_ref(), &record.key)?;
+            let value = self.value_converter.from_connect_data(topic, &mut record.headers, record.value_schema.as_ref(), &record.value)?;
+            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+            for h in &record.headers {
+                let bytes = self.header_converter.from_connect_header(topic, &h.key, h.schema.as_ref(), &h.value)?;
+                headers = headers.insert(KafkaHeader { key: &h.key, value: bytes.as_deref() });
+            }
+            let delivery = loop {
+                let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(headers.clone());
+                if let Some(k) = &key {
+                    fr = fr.key(k.as_slice());
+                }
+                if let Some(v) = &value {
+                    fr = fr.payload(v.as_slice());
+                }
+                if let Some(p) = record.kafka_partition {
+                    fr = fr.partition(p);
+                }
+                if let Some(ts) = record.timestamp {
+                    fr = fr.timestamp(ts);
+                }
+                match self.producer.send_result(fr) {
+                    Ok(d) => break d,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        // The producer's queue is full: make room by waiting for the oldest.
+                        match pending.pop_front() {
+                            Some(mut front) => {
+                                let outcome = (&mut front.delivery).await;
+                                self.acknowledge(Some(front), outcome, committable).await?;
+                            }
+                            None => tokio::time::sleep(Duration::from_millis(10)).await,
+                        }
+                    }
+                    Err((e, _)) => return Err(ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"))),
+                }
+            };
+            pending.push_back(Pending { delivery, record });
+        }
+        Ok(())
+    }
+
+    // `&mut self` (not `&self`): the runner is Send but not Sync, and this future is held across
+    // an await inside the spawned task.
+    async fn create_topic(&mut self, topic: &str) -> Result<(), ConnectError> {
+        if !self.topic_creation.enabled {
+            return Ok(());
+        }
+        kafka::ensure_topic(&self.admin, topic, self.topic_creation.partitions, self.topic_creation.replication_factor)
+            .await
+            .map(|_| ())
+            .map_err(|e| ConnectError::fatal(e.to_string()))
+    }
+
+    async fn flush_offsets(&mut self, committable: &mut Committable) -> Result<(), ConnectError> {
+        if !committable.dirty {
+            return self.task.commit().await;
+        }
+        let mut entries = Vec::with_capacity(committable.entries.len());
+        for (partition, offset) in &committable.entries {
+            entries.push((self.codec.key(&self.connector, partition)?, Some(self.codec.value(offset)?)));
+        }
+        match tokio::time::timeout(self.flush_timeout, self.offset_store.set(entries)).await {
+            Ok(Ok(())) => {
+                committable.dirty = false;
+                self.task.commit().await
+            }
+            Ok(Err(e)) => {
+                // Kept dirty: the next flush writes them again.
+                tracing::error!(connector = %self.connector, task = self.task_id, error = %e, "offset flush failed; will retry");
+                Ok(())
+            }
+            Err(_) => {
+                tracing::error!(connector = %self.connector, task = self.task_id, "offset flush timed out; will retry");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl From<RuntimeError> for ConnectError {
+    fn from(e: RuntimeError) -> Self {
+        ConnectError::fatal(e.to_string())
+    }
+}

@@ -1,0 +1,65 @@
+//! Runtime states of connectors and tasks, as `/status` shows them (`AbstractStatus.State`).
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// A connector's or task's runtime state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum State {
+    Unassigned,
+    Running,
+    Paused,
+    Stopped,
+    Failed,
+    Restarting,
+}
+
+/// The status of a connector or one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub state: State,
+    pub worker_id: String,
+    /// The error of a FAILED instance.
+    pub trace: Option<String>,
+}
+
+/// Statuses of every connector and task on this worker (standalone keeps them in memory).
+#[derive(Debug, Default)]
+pub struct StatusStore {
+    connectors: Mutex<BTreeMap<String, Status>>,
+    tasks: Mutex<BTreeMap<(String, u32), Status>>,
+}
+
+impl StatusStore {
+    pub fn put_connector(&self, name: &str, status: Status) {
+        if status.state == State::Failed {
+            tracing::error!(connector = %name, trace = status.trace.as_deref().unwrap_or(""), "connector failed");
+        }
+        self.connectors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), status);
+    }
+    pub fn put_task(&self, connector: &str, task: u32, status: Status) {
+        if status.state == State::Failed {
+            tracing::error!(connector = %connector, task, trace = status.trace.as_deref().unwrap_or(""), "task failed");
+        }
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).insert((connector.to_owned(), task), status);
+    }
+    pub fn connector(&self, name: &str) -> Option<Status> {
+        self.connectors.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
+    /// The statuses of a connector's tasks, by task id.
+    pub fn tasks(&self, connector: &str) -> Vec<(u32, Status)> {
+        let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.iter().filter(|((c, _), _)| c == connector).map(|((_, id), s)| (*id, s.clone())).collect()
+    }
+    /// Forgets a connector and its tasks (the connector was deleted).
+    pub fn remove(&self, connector: &str) {
+        self.connectors.lock().unwrap_or_else(|p| p.into_inner()).remove(connector);
+        self.remove_tasks(connector);
+    }
+    /// Forgets a connector's task statuses (its tasks were reconfigured).
+    pub fn remove_tasks(&self, connector: &str) {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).retain(|(c, _), _| c != connector);
+    }
+}

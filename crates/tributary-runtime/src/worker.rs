@@ -1,0 +1,178 @@
+//! The worker (`Worker`): builds and runs task loops with their clients and converters, and
+//! stops them within the graceful shutdown timeout.
+
+use crate::connector_config::{TOPICS, TOPICS_REGEX};
+use crate::error::RuntimeError;
+use crate::kafka;
+use crate::offset_store::{ConnectorOffsetReader, OffsetBackingStore, OffsetCodec};
+use crate::plugins::Plugins;
+use crate::sink_task::{self, SinkTaskRunner};
+use crate::source_task::{SourceTaskRunner, TopicCreation};
+use crate::status::{State, Status, StatusStore};
+use crate::worker_config::WorkerConfig;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tributary_api::config::with_prefix;
+use tributary_api::{ConfigMap, ConnectError, Converter, HeaderConverter, SinkTask, SourceTask, SourceTaskContext};
+
+/// A running task: cancel it, then join it.
+pub struct TaskHandle {
+    pub id: u32,
+    cancel: CancellationToken,
+    join: JoinHandle<()>,
+}
+
+/// Runs connectors' tasks on this process.
+pub struct Worker {
+    pub config: WorkerConfig,
+    pub plugins: Plugins,
+    pub worker_id: String,
+    pub offset_store: Arc<dyn OffsetBackingStore>,
+    pub codec: Arc<OffsetCodec>,
+    pub status: Arc<StatusStore>,
+}
+
+impl Worker {
+    fn status(&self, state: State, trace: Option<String>) -> Status {
+        Status { state, worker_id: self.worker_id.clone(), trace }
+    }
+
+    /// The key, value and header converters of a connector: its own class and settings when it
+    /// names a class, else the worker's class and the worker's settings (as Kafka does).
+    fn converters(&self, connector_config: &ConfigMap) -> Result<(Box<dyn Converter>, Box<dyn Converter>, Box<dyn HeaderConverter>), RuntimeError> {
+        let pick = |key: &str, worker_class: &str| -> (String, ConfigMap) {
+            match connector_config.get(key) {
+                Some(class) => (class.clone(), with_prefix(connector_config, &format!("{key}."))),
+                None => (worker_class.to_owned(), self.config.with_prefix(&format!("{key}."))),
+            }
+        };
+        let (kc, kcfg) = pick("key.converter", &self.config.key_converter);
+        let (vc, vcfg) = pick("value.converter", &self.config.value_converter);
+        let (hc, hcfg) = pick("header.converter", &self.config.header_converter);
+        Ok((self.plugins.new_converter(&kc, &kcfg, true)?, self.plugins.new_converter(&vc, &vcfg, false)?, self.plugins.new_header_converter(&hc, &hcfg)?))
+    }
+
+    /// Starts a source task: `start` then the loop, on its own tokio task. Clients and
+    /// converters are built first, so a bad config fails here, synchronously.
+    pub fn start_source_task(
+        &self,
+        connector: &str,
+        id: u32,
+        mut task: Box<dyn SourceTask>,
+        task_config: ConfigMap,
+        connector_config: &ConfigMap,
+    ) -> Result<TaskHandle, RuntimeError> {
+        let (key_converter, value_converter, header_converter) = self.converters(connector_config)?;
+        let producer = kafka::producer_config(&self.config, connector, id, connector_config)
+            .create()
+            .map_err(|e| RuntimeError::kafka(format!("creating the producer of task {connector}-{id}"), e))?;
+        let admin = kafka::admin_client(&self.config, &format!("connector-adminclient-{connector}-{id}"))?;
+        let int = |k: &str| connector_config.get(k).and_then(|v| v.trim().parse().ok()).unwrap_or(-1);
+        let topic_creation = TopicCreation {
+            enabled: self.config.topic_creation_enable,
+            partitions: int("topic.creation.default.partitions"),
+            replication_factor: int("topic.creation.default.replication.factor"),
+        };
+        let context = SourceTaskContext {
+            config: task_config,
+            offset_reader: Arc::new(ConnectorOffsetReader { connector: connector.to_owned(), store: self.offset_store.clone(), codec: self.codec.clone() }),
+        };
+        let (offset_store, codec) = (self.offset_store.clone(), self.codec.clone());
+        let (flush_interval, flush_timeout) = (self.config.offset_flush_interval, self.config.offset_flush_timeout);
+        let cancel = CancellationToken::new();
+        let status = self.status.clone();
+        let (name, worker_id) = (connector.to_owned(), self.worker_id.clone());
+        let token = cancel.clone();
+        let join = tokio::spawn(async move {
+            let put = |state, trace| status.put_task(&name, id, Status { state, worker_id: worker_id.clone(), trace });
+            if let Err(e) = task.start(context).await {
+                put(State::Failed, Some(e.trace()));
+                return;
+            }
+            put(State::Running, None);
+            let runner = SourceTaskRunner {
+                connector: name.clone(),
+                task_id: id,
+                task,
+                producer,
+                admin,
+                key_converter,
+                value_converter,
+                header_converter,
+                offset_store,
+                codec,
+                flush_interval,
+                flush_timeout,
+                topic_creation,
+            };
+            finish(runner.run(token).await, put);
+        });
+        Ok(TaskHandle { id, cancel, join })
+    }
+
+    /// Starts a sink task: `start`, subscription, then the loop, on its own tokio task.
+    pub fn start_sink_task(
+        &self,
+        connector: &str,
+        id: u32,
+        mut task: Box<dyn SinkTask>,
+        task_config: ConfigMap,
+        connector_config: &ConfigMap,
+    ) -> Result<TaskHandle, RuntimeError> {
+        let (key_converter, value_converter, header_converter) = self.converters(connector_config)?;
+        let consumer = kafka::consumer_config(&self.config, connector, id, connector_config)
+            .create_with_context(sink_task::consumer_context())
+            .map_err(|e| RuntimeError::kafka(format!("creating the consumer of task {connector}-{id}"), e))?;
+        let topics: Vec<String> =
+            connector_config.get(TOPICS).map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+        let regex = connector_config.get(TOPICS_REGEX).filter(|r| !r.trim().is_empty()).cloned();
+        let commit_interval = self.config.offset_flush_interval;
+        let connector_name = connector.to_owned();
+        let cancel = CancellationToken::new();
+        let status = self.status.clone();
+        let (name, worker_id) = (connector.to_owned(), self.worker_id.clone());
+        let token = cancel.clone();
+        let join = tokio::spawn(async move {
+            let put = |state, trace| status.put_task(&name, id, Status { state, worker_id: worker_id.clone(), trace });
+            let context = SinkTaskRunner::new_context(task_config);
+            if let Err(e) = task.start(context.clone()).await {
+                put(State::Failed, Some(e.trace()));
+                return;
+            }
+            put(State::Running, None);
+            let runner = SinkTaskRunner { connector: connector_name, task_id: id, task, consumer, key_converter, value_converter, header_converter, commit_interval };
+            finish(runner.run(token, context, topics, regex).await, put);
+        });
+        Ok(TaskHandle { id, cancel, join })
+    }
+
+    /// Stops tasks: cancel all, then wait for them together for at most
+    /// `task.shutdown.graceful.timeout.ms`; a task still running then is abandoned and reported.
+    pub async fn stop_tasks(&self, connector: &str, handles: Vec<TaskHandle>) {
+        for h in &handles {
+            h.cancel.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + self.config.task_shutdown_timeout;
+        for h in handles {
+            let id = h.id;
+            let abort = h.join.abort_handle();
+            if tokio::time::timeout_at(deadline, h.join).await.is_err() {
+                tracing::error!(connector, task = id, timeout = ?self.config.task_shutdown_timeout, "task did not stop within the graceful shutdown timeout; abandoning it");
+                abort.abort();
+            }
+        }
+    }
+
+    /// Records a connector's status.
+    pub fn connector_status(&self, connector: &str, state: State, trace: Option<String>) {
+        self.status.put_connector(connector, self.status(state, trace));
+    }
+}
+
+fn finish(result: Result<(), ConnectError>, put: impl Fn(State, Option<String>)) {
+    match result {
+        Ok(()) => put(State::Unassigned, None),
+        Err(e) => put(State::Failed, Some(e.trace())),
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: unit, property and integration tests, the integration tests against a real
+# Apache Kafka broker (KRaft, fetched from Maven Central and started by scripts/kafka.sh).
+# Set TRIBUTARY_TEST_BOOTSTRAP to use a cluster of your own instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started_here=""
+if [ -z "${TRIBUTARY_TEST_BOOTSTRAP:-}" ]; then
+  port="${KAFKA_PORT:-39092}"
+  scripts/kafka.sh fetch
+  TRIBUTARY_TEST_BOOTSTRAP="$(scripts/kafka.sh start "$port")"
+  export TRIBUTARY_TEST_BOOTSTRAP
+  started_here="$port"
+  trap 'scripts/kafka.sh stop "$started_here" >/dev/null 2>&1 || true' EXIT
+fi
+echo "testing against Kafka at $TRIBUTARY_TEST_BOOTSTRAP"
+cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-2}"
