@@ -68,11 +68,12 @@ fn sigkill_mid_stream_loses_nothing_and_replays_at_most_one_flush_interval() {
     let port = free_port();
     let props = worker_props(&bootstrap, port, &offsets, flush.as_millis() as u64);
     let worker = WorkerProcess::start(dir.path(), &props, std::slice::from_ref(&src_file), port);
-    wait_until(Duration::from_secs(60), "30000 records before the kill", || high_watermark(&bootstrap, &topic) >= 30_000);
+    wait_until(Duration::from_secs(60), "an offset flush and 30000 records before the kill", || {
+        std::fs::metadata(&offsets).is_ok() && high_watermark(&bootstrap, &topic) >= 30_000
+    });
     worker.kill();
     let before_restart = high_watermark(&bootstrap, &topic);
     assert!((before_restart as usize) < lines, "the kill must land mid-stream (had {before_restart})");
-    assert!(std::fs::metadata(&offsets).is_ok(), "offsets were flushed before the kill");
 
     let port = free_port();
     let props = worker_props(&bootstrap, port, &offsets, flush.as_millis() as u64);
