@@ -65,7 +65,9 @@ pub trait SinkTask: Send {
     }
 
     /// Delivers a batch. A retriable error makes the runtime redeliver the same batch later.
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()>;
+    /// The batch is borrowed: the runtime keeps it for redelivery without copying it, and most
+    /// sinks serialize records into their own format anyway.
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()>;
 
     /// Makes everything `put` so far durable in the external system.
     async fn flush(&mut self, _offsets: &Offsets) -> Result<()> {

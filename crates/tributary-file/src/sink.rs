@@ -84,13 +84,15 @@ impl SinkTask for FileStreamSinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<()> {
         let out = self.output.as_mut().ok_or_else(|| ConnectError::fatal("FileStreamSinkTask is not started"))?;
         let write = |w: &mut dyn Write| -> std::io::Result<()> {
-            for r in &records {
+            for r in records {
                 writeln!(w, "{}", r.value)?;
             }
-            Ok(())
+            // Hand each batch to the OS so readers see lines at once, as Kafka's sink does;
+            // durability (fsync) waits for `flush`, before offsets are committed.
+            w.flush()
         };
         match out {
             Output::File(f) => write(f),
@@ -116,5 +118,53 @@ impl SinkTask for FileStreamSinkTask {
             f.flush().map_err(|e| ConnectError::fatal("error closing the sink file").with_source(e))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tributary_api::{SinkMeta, TopicPartition, Value};
+
+    struct Ctx(ConfigMap);
+    impl SinkTaskContext for Ctx {
+        fn config(&self) -> &ConfigMap {
+            &self.0
+        }
+        fn offset(&self, _tp: TopicPartition, _offset: i64) {}
+        fn assignment(&self) -> Vec<TopicPartition> {
+            Vec::new()
+        }
+        fn pause(&self, _p: &[TopicPartition]) {}
+        fn resume(&self, _p: &[TopicPartition]) {}
+        fn request_commit(&self) {}
+    }
+
+    fn record(value: Value) -> SinkRecord {
+        SinkRecord {
+            topic: "t".into(),
+            kafka_partition: Some(0),
+            key_schema: None,
+            key: Value::Null,
+            value_schema: None,
+            value,
+            timestamp: None,
+            headers: Default::default(),
+            meta: SinkMeta::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn appends_values_and_makes_them_visible_per_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        std::fs::write(&path, "existing\n").unwrap();
+        let config: ConfigMap = [("file".to_owned(), path.to_str().unwrap().to_owned())].into();
+        let mut task = FileStreamSinkTask::default();
+        task.start(Arc::new(Ctx(config))).await.unwrap();
+        task.put(&[record(Value::String("a".into())), record(Value::Int32(7)), record(Value::Null)]).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "existing\na\n7\nnull\n", "visible before flush");
+        task.flush(&Offsets::new()).await.unwrap();
+        task.stop().await.unwrap();
     }
 }

@@ -348,6 +348,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn starts_over_when_the_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        std::fs::write(&path, "a\n").unwrap();
+        let mut task = FileStreamSourceTask::default();
+        task.start(ctx(path.to_str().unwrap(), "10", None)).await.unwrap();
+        assert_eq!(lines(&task.poll().await.unwrap()), vec!["a"]);
+        // A longer file moved into place under the same name (log rotation).
+        let next = dir.path().join("next.txt");
+        std::fs::write(&next, "first of the new file\nsecond\n").unwrap();
+        std::fs::rename(&next, &path).unwrap();
+        assert!(task.poll().await.unwrap().is_empty(), "the replacement is noticed on an idle poll");
+        let recs = task.poll().await.unwrap();
+        assert_eq!(lines(&recs), vec!["first of the new file", "second"]);
+        assert_eq!(recs[0].meta.source_offset.as_ref().unwrap()["position"], Value::Int64(22));
+    }
+
+    #[tokio::test]
     async fn committed_offset_beyond_the_file_restarts_from_zero() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.txt");

@@ -200,13 +200,12 @@ impl SinkTaskRunner {
             }
             self.handle_partition_events(context, offsets, &mut batch).await?;
             self.apply_context_requests(context, offsets)?;
-            if !batch.is_empty() {
-                let positions: Vec<(TopicPartition, i64)> =
-                    batch.iter().map(|r| (TopicPartition::new(r.meta.original_topic.clone(), r.meta.original_kafka_partition), r.meta.original_kafka_offset + 1)).collect();
-                self.put_with_retry(batch, cancel).await?;
-                for (tp, next) in positions {
-                    offsets.current.insert(tp, next);
-                }
+            // `put` runs on every iteration, empty batches included, as in Kafka: sinks that
+            // flush on time rather than on volume rely on it.
+            self.put_with_retry(&batch, cancel).await?;
+            for r in &batch {
+                let tp = TopicPartition::new(r.meta.original_topic.clone(), r.meta.original_kafka_partition);
+                offsets.current.insert(tp, r.meta.original_kafka_offset + 1);
             }
             let requested = std::mem::take(&mut lock(&context.state).commit_requested);
             if requested || tokio::time::Instant::now() >= next_commit {
@@ -216,10 +215,10 @@ impl SinkTaskRunner {
         }
     }
 
-    async fn put_with_retry(&mut self, batch: Vec<SinkRecord>, cancel: &CancellationToken) -> Result<(), ConnectError> {
+    async fn put_with_retry(&mut self, batch: &[SinkRecord], cancel: &CancellationToken) -> Result<(), ConnectError> {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.task.put(batch.clone()).await {
+            match self.task.put(batch).await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_retriable() => {
                     tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable error from put; redelivering the batch");

@@ -1,0 +1,105 @@
+//! `raw-client produce|consume BOOTSTRAP TOPIC RECORDS [SIZE]`: sends or reads RECORDS records of
+//! SIZE bytes (default 100) with the worker's client settings, then prints one line of
+//! `key=value` results (records, seconds, records_per_sec). Produce creates the topic (one
+//! partition) if needed; consume reads from the beginning until it has RECORDS records.
+
+use futures_util::FutureExt;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+use std::collections::VecDeque;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(mode), Some(bootstrap), Some(topic), Some(records)) = (args.first(), args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<usize>().ok())) else {
+        eprintln!("usage: raw-client produce|consume BOOTSTRAP TOPIC RECORDS [SIZE]");
+        return ExitCode::from(2);
+    };
+    let size: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(100);
+    let result = match mode.as_str() {
+        "produce" => produce(bootstrap, topic, records, size).await,
+        "consume" => consume(bootstrap, topic, records).await,
+        _ => Err("mode must be produce or consume".to_owned()),
+    };
+    match result {
+        Ok(secs) => {
+            println!("mode={mode} records={records} seconds={secs:.3} records_per_sec={:.0}", records as f64 / secs);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("raw-client: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn produce(bootstrap: &str, topic: &str, records: usize, size: usize) -> Result<f64, String> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create().map_err(|e| e.to_string())?;
+    let new = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
+    let _ = admin.create_topics([&new], &AdminOptions::new()).await;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .create()
+        .map_err(|e| e.to_string())?;
+    let payload = vec![b'x'; size];
+    let start = Instant::now();
+    let mut pending = VecDeque::new();
+    for _ in 0..records {
+        loop {
+            match producer.send_result(FutureRecord::<[u8], [u8]>::to(topic).payload(&payload)) {
+                Ok(d) => {
+                    pending.push_back(d);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    if let Some(d) = pending.pop_front() {
+                        d.await.map_err(|e| e.to_string())?.map_err(|(e, _)| e.to_string())?;
+                    }
+                }
+                Err((e, _)) => return Err(e.to_string()),
+            }
+        }
+        // Drop what is already acknowledged, as the worker does, to keep memory flat.
+        while let Some(Some(r)) = pending.front_mut().map(|d| d.now_or_never()) {
+            r.map_err(|e| e.to_string())?.map_err(|(e, _)| e.to_string())?;
+            pending.pop_front();
+        }
+    }
+    for d in pending {
+        d.await.map_err(|e| e.to_string())?.map_err(|(e, _)| e.to_string())?;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+async fn consume(bootstrap: &str, topic: &str, records: usize) -> Result<f64, String> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("raw-client-{}", std::process::id()))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .map_err(|e| e.to_string())?;
+    consumer.subscribe(&[topic]).map_err(|e| e.to_string())?;
+    let mut start = None;
+    let mut n = 0;
+    while n < records {
+        match tokio::time::timeout(Duration::from_secs(60), consumer.recv()).await {
+            Ok(Ok(_)) => {
+                start.get_or_insert_with(Instant::now);
+                n += 1;
+            }
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err(format!("timed out after {n} records")),
+        }
+    }
+    Ok(start.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0))
+}
