@@ -9,8 +9,9 @@ use std::fmt;
 ///
 /// Logical types: Date and Time are `Int32`, Timestamp is `Int64` (the schema's name says which);
 /// Decimal has its own variant because its value carries a scale.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
+    #[default]
     Null,
     Int8(i8),
     Int16(i16),

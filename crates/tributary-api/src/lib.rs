@@ -20,6 +20,7 @@ pub mod schema;
 pub mod sink;
 pub mod source;
 pub mod transform;
+pub mod values;
 
 pub use config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, ParsedConfig, Width};
 pub use connector::{Connector, ConnectorContext, SinkConnector, SourceConnector};
@@ -29,7 +30,7 @@ pub use error::{ConnectError, ErrorKind, Result};
 pub use header::{Header, Headers};
 pub use plugin::{ConnectorPlugin, ConnectorType, PluginType};
 pub use record::{
-    ConnectRecord, OffsetMap, RecordMetadata, SinkMeta, SinkRecord, SourceMeta, SourceRecord,
+    ConnectRecord, OffsetMap, RecordMeta, RecordMetadata, SinkMeta, SinkRecord, SourceMeta, SourceRecord,
     TimestampType,
 };
 pub use schema::{Field, Schema, SchemaBuilder, SchemaRef, SchemaType};

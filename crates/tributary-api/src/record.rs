@@ -60,6 +60,24 @@ pub struct SinkMeta {
 
 /// A record produced by a source task.
 pub type SourceRecord = ConnectRecord<SourceMeta>;
+
+/// What transformations may ask of a record's direction-specific metadata.
+pub trait RecordMeta: Clone + Send + Sync + 'static {
+    /// The record's Kafka offset: sink records only.
+    fn kafka_offset(&self) -> Option<i64>;
+}
+
+impl RecordMeta for SourceMeta {
+    fn kafka_offset(&self) -> Option<i64> {
+        None
+    }
+}
+
+impl RecordMeta for SinkMeta {
+    fn kafka_offset(&self) -> Option<i64> {
+        Some(self.kafka_offset)
+    }
+}
 /// A record delivered to a sink task.
 pub type SinkRecord = ConnectRecord<SinkMeta>;
 

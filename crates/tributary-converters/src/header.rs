@@ -8,7 +8,7 @@
 //! which Kafka parses further — stays a string.
 
 use base64::Engine;
-use tributary_api::{ConfigMap, ConnectError, HeaderConverter, Result, Schema, SchemaAndValue, SchemaRef, Value};
+use tributary_api::{ConfigMap, ConnectError, HeaderConverter, Result, SchemaAndValue, SchemaRef, Value};
 
 /// Kafka's SimpleHeaderConverter (the worker's default header converter).
 #[derive(Debug, Clone, Default)]
@@ -37,35 +37,8 @@ impl HeaderConverter for SimpleHeaderConverter {
 }
 
 fn parse_string(text: &str) -> SchemaAndValue {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") {
-        return SchemaAndValue { schema: Some(Schema::boolean()), value: Value::Boolean(t.eq_ignore_ascii_case("true")) };
-    }
-    let numeric = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')) && t.bytes().any(|b| b.is_ascii_digit());
-    if numeric {
-        if let Ok(i) = t.parse::<i64>() {
-            return if let Ok(v) = i8::try_from(i) {
-                SchemaAndValue { schema: Some(Schema::int8()), value: Value::Int8(v) }
-            } else if let Ok(v) = i16::try_from(i) {
-                SchemaAndValue { schema: Some(Schema::int16()), value: Value::Int16(v) }
-            } else if let Ok(v) = i32::try_from(i) {
-                SchemaAndValue { schema: Some(Schema::int32()), value: Value::Int32(v) }
-            } else {
-                SchemaAndValue { schema: Some(Schema::int64()), value: Value::Int64(i) }
-            };
-        }
-        if let Ok(f) = t.parse::<f32>() {
-            if f.is_finite() {
-                return SchemaAndValue { schema: Some(Schema::float32()), value: Value::Float32(f) };
-            }
-        }
-        if let Ok(f) = t.parse::<f64>() {
-            if f.is_finite() {
-                return SchemaAndValue { schema: Some(Schema::float64()), value: Value::Float64(f) };
-            }
-        }
-    }
-    SchemaAndValue { schema: Some(Schema::optional_string()), value: Value::String(text.to_owned()) }
+    let (schema, value) = tributary_api::values::parse_string(text);
+    SchemaAndValue { schema, value }
 }
 
 #[cfg(test)]

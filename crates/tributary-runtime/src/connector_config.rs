@@ -4,7 +4,8 @@
 use crate::error::RuntimeError;
 use crate::plugins::Plugins;
 use tributary_api::config::{ConfigKey, ConfigType, Importance, ValidatedValue, Validator};
-use tributary_api::{ConfigDef, ConfigMap, ConnectorType, PluginType};
+use crate::transformation_chain::TransformationChain;
+use tributary_api::{ConfigDef, ConfigMap, ConnectorType, PluginType, SinkMeta, SourceMeta};
 
 pub const NAME: &str = "name";
 pub const CONNECTOR_CLASS: &str = "connector.class";
@@ -106,14 +107,13 @@ fn cross_key_errors(kind: PluginType, config: &ConfigMap) -> Vec<String> {
             _ => {}
         }
     }
-    // Transformations, predicates and error tolerance arrive with their own issues; until then
-    // a config that asks for them is refused rather than silently run without them.
-    if set(TRANSFORMS) {
-        errors.push(format!("{TRANSFORMS}: transformations are not supported by this version of Tributary yet"));
-    }
-    if set(PREDICATES) {
-        errors.push(format!("{PREDICATES}: predicates are not supported by this version of Tributary yet"));
-    }
+    let chain_errors = match kind {
+        PluginType::Sink => TransformationChain::<SinkMeta>::from_config(config).err(),
+        _ => TransformationChain::<SourceMeta>::from_config(config).err(),
+    };
+    errors.extend(chain_errors.unwrap_or_default());
+    // Error tolerance and dead letter queues arrive with their own issue; until then a config
+    // that asks for them is refused rather than silently run without them.
     if config.get(ERRORS_TOLERANCE).is_some_and(|v| v.eq_ignore_ascii_case("all")) {
         errors.push(format!("{ERRORS_TOLERANCE}: 'all' is not supported by this version of Tributary yet"));
     }

@@ -17,6 +17,7 @@ pub mod sink_task;
 pub mod source_task;
 pub mod standalone;
 pub mod status;
+pub mod transformation_chain;
 pub mod worker;
 pub mod worker_config;
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use crate::transformation_chain::TransformationChain;
 use tributary_api::sink::Offsets;
 use tributary_api::{
     ConfigMap, ConnectError, Converter, HeaderConverter, Headers, SinkMeta, SinkRecord, SinkTask, SinkTaskContext, TimestampType,
@@ -127,6 +128,7 @@ pub struct SinkTaskRunner {
     pub value_converter: Box<dyn Converter>,
     pub header_converter: Box<dyn HeaderConverter>,
     pub commit_interval: Duration,
+    pub chain: TransformationChain<SinkMeta>,
 }
 
 /// Offsets of the loop: consumed (next to read) and last committed, per partition.
@@ -200,12 +202,25 @@ impl SinkTaskRunner {
             }
             self.handle_partition_events(context, offsets, &mut batch).await?;
             self.apply_context_requests(context, offsets)?;
+            // Consumed positions advance for every record, including those the chain drops.
+            let positions: Vec<(TopicPartition, i64)> =
+                batch.iter().map(|r| (TopicPartition::new(r.meta.original_topic.clone(), r.meta.original_kafka_partition), r.meta.original_kafka_offset + 1)).collect();
+            let batch = if self.chain.is_empty() {
+                batch
+            } else {
+                let mut kept = Vec::with_capacity(batch.len());
+                for r in batch {
+                    if let Some(t) = self.chain.apply(r)? {
+                        kept.push(t);
+                    }
+                }
+                kept
+            };
             // `put` runs on every iteration, empty batches included, as in Kafka: sinks that
             // flush on time rather than on volume rely on it.
             self.put_with_retry(&batch, cancel).await?;
-            for r in &batch {
-                let tp = TopicPartition::new(r.meta.original_topic.clone(), r.meta.original_kafka_partition);
-                offsets.current.insert(tp, r.meta.original_kafka_offset + 1);
+            for (tp, next) in positions {
+                offsets.current.insert(tp, next);
             }
             let requested = std::mem::take(&mut lock(&context.state).commit_requested);
             if requested || tokio::time::Instant::now() >= next_commit {

@@ -18,7 +18,8 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tributary_api::{ConnectError, Converter, HeaderConverter, OffsetMap, RecordMetadata, SourceRecord, SourceTask};
+use crate::transformation_chain::TransformationChain;
+use tributary_api::{ConnectError, Converter, HeaderConverter, OffsetMap, RecordMetadata, SourceMeta, SourceRecord, SourceTask};
 
 /// Most records sent and not yet acknowledged; beyond it the loop waits for acknowledgements
 /// before polling again (backpressure from the broker to the connector).
@@ -47,13 +48,16 @@ pub struct SourceTaskRunner {
     pub flush_interval: Duration,
     pub flush_timeout: Duration,
     pub topic_creation: TopicCreation,
+    pub chain: TransformationChain<SourceMeta>,
 }
 
 /// What a delivery future resolves to.
 type DeliveryOutcome = <DeliveryFuture as std::future::Future>::Output;
 
+/// A record in send order. `delivery` is `None` for a record the transformation chain dropped:
+/// it has nothing to wait for, but its offset still commits only after every earlier record's.
 struct Pending {
-    delivery: DeliveryFuture,
+    delivery: Option<DeliveryFuture>,
     record: SourceRecord,
 }
 
@@ -88,7 +92,13 @@ impl SourceTaskRunner {
             // keeps `pending` short and the committable offsets fresh.
             let mut failure = None;
             while let Some(front) = pending.front_mut() {
-                let Some(outcome) = (&mut front.delivery).now_or_never() else { break };
+                let outcome = match &mut front.delivery {
+                    Some(d) => match d.now_or_never() {
+                        Some(o) => Some(o),
+                        None => break,
+                    },
+                    None => None,
+                };
                 if let Err(e) = self.acknowledge(pending.pop_front(), outcome, &mut committable).await {
                     failure = Some(e);
                     break;
@@ -101,16 +111,11 @@ impl SourceTaskRunner {
                 biased;
                 _ = cancel.cancelled() => break Ok(()),
                 outcome = async {
-                    match pending.front_mut() {
-                        Some(front) => Some((&mut front.delivery).await),
+                    match pending.front_mut().and_then(|f| f.delivery.as_mut()) {
+                        Some(d) => Some(d.await),
                         None => None,
                     }
-                }, if !pending.is_empty() => {
-                    match outcome {
-                        Some(o) => self.acknowledge(pending.pop_front(), o, &mut committable).await,
-                        None => Ok(()),
-                    }
-                }
+                }, if !pending.is_empty() => self.acknowledge(pending.pop_front(), outcome, &mut committable).await,
                 _ = flush_tick.tick() => self.flush_offsets(&mut committable).await,
                 batch = self.task.poll(), if pending.len() < MAX_IN_FLIGHT => match batch {
                     Ok(records) => self.send(records, &mut pending, &mut committable, &mut known_topics).await,
@@ -129,7 +134,11 @@ impl SourceTaskRunner {
         // acknowledged prefix so a restart does not replay it.
         let deadline = tokio::time::Instant::now() + self.flush_timeout;
         while let Some(front) = pending.front_mut() {
-            match tokio::time::timeout_at(deadline, &mut front.delivery).await {
+            let waited = match front.delivery.as_mut() {
+                Some(d) => tokio::time::timeout_at(deadline, d).await.map(Some),
+                None => Ok(None),
+            };
+            match waited {
                 Ok(outcome) => {
                     if self.acknowledge(pending.pop_front(), outcome, &mut committable).await.is_err() {
                         break;
@@ -153,22 +162,23 @@ impl SourceTaskRunner {
     async fn acknowledge(
         &mut self,
         pending: Option<Pending>,
-        outcome: DeliveryOutcome,
+        outcome: Option<DeliveryOutcome>,
         committable: &mut Committable,
     ) -> Result<(), ConnectError> {
-        let Some(Pending { record, .. }) = pending else { return Ok(()) };
-        let delivery = match outcome {
-            Ok(Ok(d)) => d,
-            Ok(Err((e, _))) => {
+        let Some(Pending { record, delivery }) = pending else { return Ok(()) };
+        let meta = match (delivery, outcome) {
+            // Dropped by the chain: nothing was sent.
+            (None, _) => None,
+            (Some(_), Some(Ok(Ok(d)))) => Some(RecordMetadata { topic: record.topic.clone(), partition: d.partition, offset: d.offset }),
+            (Some(_), Some(Ok(Err((e, _))))) => {
                 return Err(ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {e}")));
             }
-            Err(_) => return Err(ConnectError::fatal("the producer was closed with records in flight")),
+            (Some(_), _) => return Err(ConnectError::fatal("the producer was closed with records in flight")),
         };
         if let Some(offset) = &record.meta.source_offset {
             committable.update(&record.meta.source_partition, offset);
         }
-        let meta = RecordMetadata { topic: record.topic.clone(), partition: delivery.partition, offset: delivery.offset };
-        self.task.commit_record(&record, Some(&meta)).await
+        self.task.commit_record(&record, meta.as_ref()).await
     }
 
     async fn send(
@@ -178,7 +188,20 @@ impl SourceTaskRunner {
         committable: &mut Committable,
         known_topics: &mut HashSet<String>,
     ) -> Result<(), ConnectError> {
-        for mut record in records {
+        for original in records {
+            // `commit_record` gets the record as the task produced it, so the chain works on a
+            // copy; without transforms there is nothing to copy.
+            let (mut record, original) = if self.chain.is_empty() {
+                (original, None)
+            } else {
+                match self.chain.apply(original.clone())? {
+                    Some(transformed) => (transformed, Some(original)),
+                    None => {
+                        pending.push_back(Pending { delivery: None, record: original });
+                        continue;
+                    }
+                }
+            };
             if !known_topics.contains(&record.topic) {
                 self.create_topic(&record.topic).await?;
                 known_topics.insert(record.topic.clone());
@@ -211,7 +234,10 @@ impl SourceTaskRunner {
                         // The producer's queue is full: make room by waiting for the oldest.
                         match pending.pop_front() {
                             Some(mut front) => {
-                                let outcome = (&mut front.delivery).await;
+                                let outcome = match front.delivery.as_mut() {
+                                    Some(d) => Some(d.await),
+                                    None => None,
+                                };
                                 self.acknowledge(Some(front), outcome, committable).await?;
                             }
                             None => tokio::time::sleep(Duration::from_millis(10)).await,
@@ -220,7 +246,7 @@ impl SourceTaskRunner {
                     Err((e, _)) => return Err(ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"))),
                 }
             };
-            pending.push_back(Pending { delivery, record });
+            pending.push_back(Pending { delivery: Some(delivery), record: original.unwrap_or(record) });
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use crate::plugins::Plugins;
 use crate::sink_task::{self, SinkTaskRunner};
 use crate::source_task::{SourceTaskRunner, TopicCreation};
 use crate::status::{State, Status, StatusStore};
+use crate::transformation_chain;
 use crate::worker_config::WorkerConfig;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -64,6 +65,7 @@ impl Worker {
         connector_config: &ConfigMap,
     ) -> Result<TaskHandle, RuntimeError> {
         let (key_converter, value_converter, header_converter) = self.converters(connector_config)?;
+        let chain = transformation_chain::build(connector_config)?;
         let producer = kafka::producer_config(&self.config, connector, id, connector_config)
             .create()
             .map_err(|e| RuntimeError::kafka(format!("creating the producer of task {connector}-{id}"), e))?;
@@ -105,6 +107,7 @@ impl Worker {
                 flush_interval,
                 flush_timeout,
                 topic_creation,
+                chain,
             };
             finish(runner.run(token).await, put);
         });
@@ -121,6 +124,7 @@ impl Worker {
         connector_config: &ConfigMap,
     ) -> Result<TaskHandle, RuntimeError> {
         let (key_converter, value_converter, header_converter) = self.converters(connector_config)?;
+        let chain = transformation_chain::build(connector_config)?;
         let consumer = kafka::consumer_config(&self.config, connector, id, connector_config)
             .create_with_context(sink_task::consumer_context())
             .map_err(|e| RuntimeError::kafka(format!("creating the consumer of task {connector}-{id}"), e))?;
@@ -141,7 +145,7 @@ impl Worker {
                 return;
             }
             put(State::Running, None);
-            let runner = SinkTaskRunner { connector: connector_name, task_id: id, task, consumer, key_converter, value_converter, header_converter, commit_interval };
+            let runner = SinkTaskRunner { connector: connector_name, task_id: id, task, consumer, key_converter, value_converter, header_converter, commit_interval, chain };
             finish(runner.run(token, context, topics, regex).await, put);
         });
         Ok(TaskHandle { id, cancel, join })

@@ -111,3 +111,56 @@ fn sigkill_mid_stream_loses_nothing_and_replays_at_most_one_flush_interval() {
         flush.as_millis()
     );
 }
+
+#[test]
+fn transforms_on_both_sides_and_dropped_records_still_commit_offsets() {
+    let bootstrap = bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("a.txt");
+    let dropped = dir.path().join("c.txt");
+    let output = dir.path().join("out.txt");
+    let data = write_lines(&input, 1_000);
+    let dropped_data = write_lines(&dropped, 500);
+    let (topic, silent) = (unique("tx"), unique("tx-dropped"));
+    let (src, sink, drop) = (unique("tx-src"), unique("tx-sink"), unique("tx-drop"));
+    let files = [
+        ("src.properties", format!(
+            "name={src}\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n\
+             transforms=hoist,origin,route\n\
+             transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value\ntransforms.hoist.field=line\n\
+             transforms.origin.type=InsertField$Value\ntransforms.origin.static.field=origin\ntransforms.origin.static.value=file\n\
+             transforms.route.type=RegexRouter\ntransforms.route.regex=(.*)\ntransforms.route.replacement=$1-routed\n",
+            input.display()
+        )),
+        ("sink.properties", format!(
+            "name={sink}\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}-routed\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n\
+             transforms=extract,keep\ntransforms.extract.type=ExtractField$Value\ntransforms.extract.field=line\n\
+             transforms.keep.type=Filter\ntransforms.keep.predicate=isTombstone\npredicates=isTombstone\npredicates.isTombstone.type=RecordIsTombstone\n",
+            output.display()
+        )),
+        ("drop.properties", format!("name={drop}\nconnector.class=FileStreamSource\nfile={}\ntopic={silent}\ntransforms=all\ntransforms.all.type=Filter\n", dropped.display())),
+    ];
+    let paths: Vec<_> = files
+        .iter()
+        .map(|(n, text)| {
+            let p = dir.path().join(n);
+            std::fs::write(&p, text).unwrap();
+            p
+        })
+        .collect();
+    let offsets = dir.path().join("connect.offsets");
+    let port = free_port();
+    let worker = WorkerProcess::start(dir.path(), &worker_props(&bootstrap, port, &offsets, 500), &paths, port);
+    wait_until(Duration::from_secs(60), "the sink file to hold every line", || std::fs::metadata(&output).map(|m| m.len() as usize >= data.len()).unwrap_or(false));
+    // The routed topic holds the hoisted, enriched JSON.
+    let records = read_topic(&bootstrap, &format!("{topic}-routed"), 1_000, Duration::from_secs(20));
+    assert_eq!(records.len(), 1_000);
+    assert_eq!(records[0].0, format!(r#"{{"line":"line 00000000 {}","origin":"file"}}"#, "x".repeat(86)));
+    // Every record of the filtered source was dropped, yet its offset reached the end of the file.
+    wait_until(Duration::from_secs(20), "the dropped source's offset to reach the end", || {
+        std::fs::read_to_string(&offsets).map(|t| t.contains(&format!(r#"{{\"position\":{}}}"#, dropped_data.len()))).unwrap_or(false)
+    });
+    assert_eq!(high_watermark(&bootstrap, &silent), 0, "nothing reached the filtered source's topic");
+    assert_eq!(worker.terminate(), Some(0));
+    assert!(std::fs::read(&output).unwrap() == data, "extracted lines are byte-identical to the input");
+}

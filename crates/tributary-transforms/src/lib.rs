@@ -1,0 +1,115 @@
+//! Kafka Connect's single message transforms and predicates, under Kafka's class names and
+//! config keys, for schema'd (struct) and schemaless (map) records alike.
+//!
+//! Each transformation is written once over `ConnectRecord<M>`; the registry hands out instances
+//! for sources (`M = SourceMeta`) and sinks (`M = SinkMeta`).
+
+mod fields;
+mod insert_field;
+mod misc;
+mod predicates;
+mod router;
+mod util;
+
+pub use fields::{ExtractField, HoistField, MaskField, ReplaceField, ValueToKey};
+pub use insert_field::InsertField;
+pub use misc::{DropHeaders, Filter, InsertHeader, SetSchemaMetadata};
+pub use predicates::{HasHeaderKey, RecordIsTombstone, TopicNameMatches};
+pub use router::{RegexRouter, TimestampRouter};
+pub use util::Side;
+
+use tributary_api::{Predicate, SinkMeta, SourceMeta, Transformation};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Describes a transformation plugin.
+#[derive(Clone, Copy)]
+pub struct TransformPlugin {
+    /// Kafka's class name, e.g. `org.apache.kafka.connect.transforms.InsertField$Value`.
+    pub class: &'static str,
+    pub version: &'static str,
+    pub source: fn() -> Box<dyn Transformation<SourceMeta>>,
+    pub sink: fn() -> Box<dyn Transformation<SinkMeta>>,
+}
+
+/// Describes a predicate plugin.
+#[derive(Clone, Copy)]
+pub struct PredicatePlugin {
+    pub class: &'static str,
+    pub version: &'static str,
+    pub source: fn() -> Box<dyn Predicate<SourceMeta>>,
+    pub sink: fn() -> Box<dyn Predicate<SinkMeta>>,
+}
+
+/// True when `name` is the class name or its name without the package
+/// (`InsertField$Value`), as users write them in `transforms.<alias>.type`.
+pub fn class_matches(class: &str, name: &str) -> bool {
+    let name = name.trim();
+    name == class || class.rsplit('.').next() == Some(name)
+}
+
+macro_rules! transform {
+    ($class:literal, $make:expr) => {
+        TransformPlugin { class: concat!("org.apache.kafka.connect.transforms.", $class), version: VERSION, source: || Box::new($make), sink: || Box::new($make) }
+    };
+}
+
+macro_rules! predicate {
+    ($class:literal, $make:expr) => {
+        PredicatePlugin {
+            class: concat!("org.apache.kafka.connect.transforms.predicates.", $class),
+            version: VERSION,
+            source: || Box::new($make),
+            sink: || Box::new($make),
+        }
+    };
+}
+
+/// Every transformation this build has, sorted by class name. Kafka's `Cast`, `Flatten`,
+/// `HeaderFrom` and `TimestampConverter` are not here yet; asking for them is a config error.
+pub fn transformations() -> Vec<TransformPlugin> {
+    let mut all = vec![
+        transform!("DropHeaders", DropHeaders::default()),
+        transform!("ExtractField$Key", ExtractField::new(Side::Key)),
+        transform!("ExtractField$Value", ExtractField::new(Side::Value)),
+        transform!("Filter", Filter),
+        transform!("HoistField$Key", HoistField::new(Side::Key)),
+        transform!("HoistField$Value", HoistField::new(Side::Value)),
+        transform!("InsertField$Key", InsertField::new(Side::Key)),
+        transform!("InsertField$Value", InsertField::new(Side::Value)),
+        transform!("InsertHeader", InsertHeader::default()),
+        transform!("MaskField$Key", MaskField::new(Side::Key)),
+        transform!("MaskField$Value", MaskField::new(Side::Value)),
+        transform!("RegexRouter", RegexRouter::default()),
+        transform!("ReplaceField$Key", ReplaceField::new(Side::Key)),
+        transform!("ReplaceField$Value", ReplaceField::new(Side::Value)),
+        transform!("SetSchemaMetadata$Key", SetSchemaMetadata::new(Side::Key)),
+        transform!("SetSchemaMetadata$Value", SetSchemaMetadata::new(Side::Value)),
+        transform!("TimestampRouter", TimestampRouter::default()),
+        transform!("ValueToKey", ValueToKey::default()),
+    ];
+    all.sort_by_key(|p| p.class);
+    all
+}
+
+/// Every predicate this build has.
+pub fn predicates() -> Vec<PredicatePlugin> {
+    vec![
+        predicate!("HasHeaderKey", HasHeaderKey::default()),
+        predicate!("RecordIsTombstone", RecordIsTombstone),
+        predicate!("TopicNameMatches", TopicNameMatches::default()),
+    ]
+}
+
+/// The transformation named by `name` (class name or simple name).
+pub fn transformation(name: &str) -> Option<TransformPlugin> {
+    transformations().into_iter().find(|p| class_matches(p.class, name))
+}
+
+/// The predicate named by `name` (class name or simple name).
+pub fn predicate(name: &str) -> Option<PredicatePlugin> {
+    predicates().into_iter().find(|p| class_matches(p.class, name))
+}
+
+#[cfg(test)]
+mod tests;

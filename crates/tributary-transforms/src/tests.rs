@@ -1,0 +1,193 @@
+//! Each transform on schema'd and schemaless records, with exact expected records.
+
+use super::*;
+use std::collections::BTreeMap;
+use tributary_api::{ConfigMap, ConnectRecord, Schema, SchemaBuilder, SchemaRef, SinkMeta, SinkRecord, SourceMeta, SourceRecord, Struct, Value};
+
+fn cfg(pairs: &[(&str, &str)]) -> ConfigMap {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>()
+}
+
+fn sink_transform(class: &str, config: &[(&str, &str)]) -> Box<dyn Transformation<SinkMeta>> {
+    let mut t = (transformation(class).unwrap_or_else(|| panic!("{class} missing")).sink)();
+    t.configure(&cfg(config)).unwrap();
+    t
+}
+
+fn source_transform(class: &str, config: &[(&str, &str)]) -> Box<dyn Transformation<SourceMeta>> {
+    let mut t = (transformation(class).unwrap_or_else(|| panic!("{class} missing")).source)();
+    t.configure(&cfg(config)).unwrap();
+    t
+}
+
+fn person_schema() -> SchemaRef {
+    SchemaBuilder::struct_().name("Person").field("id", Schema::int32()).field("name", Schema::optional_string()).field("ssn", Schema::string()).build_ref()
+}
+
+fn person() -> Value {
+    Value::Struct(Struct::new(person_schema()).unwrap().with("id", 7).unwrap().with("name", "Ann").unwrap().with("ssn", "123-45").unwrap())
+}
+
+fn sink_record(schema: Option<SchemaRef>, value: Value) -> SinkRecord {
+    ConnectRecord {
+        topic: "orders".into(),
+        kafka_partition: Some(2),
+        key_schema: None,
+        key: Value::Null,
+        value_schema: schema,
+        value,
+        timestamp: Some(1_700_000_000_000),
+        headers: Default::default(),
+        meta: SinkMeta { kafka_offset: 42, original_topic: "orders".into(), original_kafka_partition: 2, original_kafka_offset: 42, ..Default::default() },
+    }
+}
+
+fn map(pairs: &[(&str, Value)]) -> Value {
+    Value::Map(pairs.iter().map(|(k, v)| (Value::String((*k).into()), v.clone())).collect())
+}
+
+fn field_names(schema: &SchemaRef) -> Vec<&str> {
+    schema.fields().iter().map(|f| f.name()).collect()
+}
+
+#[test]
+fn regex_router_rewrites_whole_matches_only() {
+    let t = sink_transform("RegexRouter", &[("regex", "(.*)ers"), ("replacement", "$1-v2")]);
+    assert_eq!(t.apply(sink_record(None, Value::Null)).unwrap().unwrap().topic, "ord-v2");
+    let t = sink_transform("org.apache.kafka.connect.transforms.RegexRouter", &[("regex", "ord"), ("replacement", "x")]);
+    assert_eq!(t.apply(sink_record(None, Value::Null)).unwrap().unwrap().topic, "orders", "a partial match does not route");
+}
+
+#[test]
+fn timestamp_router_formats_utc_dates() {
+    let t = sink_transform("TimestampRouter", &[]);
+    assert_eq!(t.apply(sink_record(None, Value::Null)).unwrap().unwrap().topic, "orders-20231114");
+    let t = sink_transform("TimestampRouter", &[("topic.format", "${timestamp}_${topic}"), ("timestamp.format", "yyyy-MM-dd'T'HH:mm:ss.SSS")]);
+    assert_eq!(t.apply(sink_record(None, Value::Null)).unwrap().unwrap().topic, "2023-11-14T22:13:20.000_orders");
+    let mut no_ts = sink_record(None, Value::Null);
+    no_ts.timestamp = None;
+    assert!(t.apply(no_ts).unwrap_err().to_string().contains("Timestamp missing"));
+}
+
+#[test]
+fn insert_field_on_structs_and_maps() {
+    let t = sink_transform("InsertField$Value", &[("topic.field", "topic!"), ("partition.field", "p"), ("offset.field", "off"), ("timestamp.field", "ts"), ("static.field", "src"), ("static.value", "crm")]);
+    let out = t.apply(sink_record(Some(person_schema()), person())).unwrap().unwrap();
+    let schema = out.value_schema.clone().unwrap();
+    assert_eq!(field_names(&schema), vec!["id", "name", "ssn", "topic", "p", "off", "ts", "src"]);
+    assert_eq!(schema.name(), Some("Person"));
+    assert!(!schema.field("topic").unwrap().schema().is_optional(), "topic! is required");
+    assert!(schema.field("p").unwrap().schema().is_optional());
+    assert_eq!(schema.field("ts").unwrap().schema().name(), Some("org.apache.kafka.connect.data.Timestamp"));
+    let Value::Struct(s) = &out.value else { panic!("not a struct") };
+    assert_eq!(s.get("topic"), Some(&Value::String("orders".into())));
+    assert_eq!(s.get("p"), Some(&Value::Int32(2)));
+    assert_eq!(s.get("off"), Some(&Value::Int64(42)));
+    assert_eq!(s.get("ts"), Some(&Value::Int64(1_700_000_000_000)));
+    assert_eq!(s.get("src"), Some(&Value::String("crm".into())));
+    assert_eq!(s.get("ssn"), Some(&Value::String("123-45".into())));
+
+    let out = t.apply(sink_record(None, map(&[("a", Value::Int64(1))]))).unwrap().unwrap();
+    assert_eq!(
+        out.value,
+        map(&[("a", Value::Int64(1)), ("topic", "orders".into()), ("p", Value::Int32(2)), ("off", Value::Int64(42)), ("ts", Value::Int64(1_700_000_000_000)), ("src", "crm".into())])
+    );
+    let tomb = t.apply(sink_record(None, Value::Null)).unwrap().unwrap();
+    assert_eq!(tomb.value, Value::Null, "tombstones pass through");
+    let err = t.apply(sink_record(None, Value::String("x".into()))).unwrap_err().to_string();
+    assert_eq!(err, "Only Map objects supported in absence of schema for [field insertion], found: String");
+    // Sources have no Kafka offset.
+    let src = source_transform("InsertField$Value", &[("offset.field", "off")]);
+    let rec = SourceRecord::new(Default::default(), None, "t", None, map(&[]));
+    assert!(src.apply(rec).unwrap_err().to_string().contains("Only SinkRecord supported"));
+}
+
+#[test]
+fn replace_field_excludes_includes_and_renames() {
+    let t = sink_transform("ReplaceField$Value", &[("exclude", "ssn"), ("renames", "name:full_name")]);
+    let out = t.apply(sink_record(Some(person_schema()), person())).unwrap().unwrap();
+    assert_eq!(field_names(out.value_schema.as_ref().unwrap()), vec!["id", "full_name"]);
+    let Value::Struct(s) = &out.value else { panic!() };
+    assert_eq!(s.get("full_name"), Some(&Value::String("Ann".into())));
+    let t = sink_transform("ReplaceField$Value", &[("include", "id,name")]);
+    let out = t.apply(sink_record(None, map(&[("id", Value::Int64(1)), ("ssn", "x".into()), ("name", "n".into())]))).unwrap().unwrap();
+    assert_eq!(out.value, map(&[("id", Value::Int64(1)), ("name", "n".into())]));
+    let mut bad = (transformation("ReplaceField$Value").unwrap().sink)();
+    assert!(bad.configure(&cfg(&[("renames", "a")])).unwrap_err().to_string().contains("Invalid rename mapping"));
+}
+
+#[test]
+fn mask_field_uses_empty_values_or_the_replacement() {
+    let t = sink_transform("MaskField$Value", &[("fields", "ssn,id")]);
+    let Value::Struct(s) = t.apply(sink_record(Some(person_schema()), person())).unwrap().unwrap().value else { panic!() };
+    assert_eq!((s.get("ssn"), s.get("id"), s.get("name")), (Some(&Value::String(String::new())), Some(&Value::Int32(0)), Some(&Value::String("Ann".into()))));
+    let t = sink_transform("MaskField$Value", &[("fields", "ssn"), ("replacement", "***")]);
+    let out = t.apply(sink_record(None, map(&[("ssn", "123".into()), ("n", Value::Int64(5))]))).unwrap().unwrap();
+    assert_eq!(out.value, map(&[("ssn", "***".into()), ("n", Value::Int64(5))]));
+    let t = sink_transform("MaskField$Value", &[("fields", "n"), ("replacement", "abc")]);
+    assert!(t.apply(sink_record(None, map(&[("n", Value::Int64(5))]))).unwrap_err().to_string().contains("Unable to mask"));
+}
+
+#[test]
+fn value_to_key_extract_and_hoist() {
+    let t = sink_transform("ValueToKey", &[("fields", "id")]);
+    let out = t.apply(sink_record(Some(person_schema()), person())).unwrap().unwrap();
+    assert_eq!(field_names(out.key_schema.as_ref().unwrap()), vec!["id"]);
+    let Value::Struct(k) = &out.key else { panic!() };
+    assert_eq!(k.get("id"), Some(&Value::Int32(7)));
+    let t2 = sink_transform("ExtractField$Key", &[("field", "id")]);
+    let out = t2.apply(out).unwrap().unwrap();
+    assert_eq!((out.key_schema.as_deref().map(|s| s.type_()), &out.key), (Some(tributary_api::SchemaType::Int32), &Value::Int32(7)));
+
+    let t = sink_transform("ExtractField$Value", &[("field", "name")]);
+    assert_eq!(t.apply(sink_record(None, map(&[("name", "n".into())]))).unwrap().unwrap().value, Value::String("n".into()));
+    let t = sink_transform("HoistField$Value", &[("field", "line")]);
+    let out = t.apply(sink_record(Some(Schema::string()), "hello".into())).unwrap().unwrap();
+    assert_eq!(field_names(out.value_schema.as_ref().unwrap()), vec!["line"]);
+    let out = t.apply(sink_record(None, "hello".into())).unwrap().unwrap();
+    assert_eq!(out.value, map(&[("line", "hello".into())]));
+}
+
+#[test]
+fn filter_headers_and_schema_metadata() {
+    assert!(sink_transform("Filter", &[]).apply(sink_record(None, Value::Null)).unwrap().is_none());
+    let t = sink_transform("InsertHeader", &[("header", "source"), ("value.literal", "42")]);
+    let out = t.apply(sink_record(None, Value::Null)).unwrap().unwrap();
+    let h = out.headers.last_with_name("source").unwrap();
+    assert_eq!(h.value, Value::Int8(42));
+    let t = sink_transform("DropHeaders", &[("headers", "source")]);
+    assert!(t.apply(out).unwrap().unwrap().headers.is_empty());
+    let t = sink_transform("SetSchemaMetadata$Value", &[("schema.name", "com.example.Person"), ("schema.version", "3")]);
+    let out = t.apply(sink_record(Some(person_schema()), person())).unwrap().unwrap();
+    let schema = out.value_schema.clone().unwrap();
+    assert_eq!((schema.name(), schema.version()), (Some("com.example.Person"), Some(3)));
+    let Value::Struct(s) = &out.value else { panic!() };
+    assert_eq!(s.schema(), &schema, "the struct carries the renamed schema");
+    assert!(t.apply(sink_record(None, map(&[]))).unwrap_err().to_string().contains("Schema required"));
+}
+
+#[test]
+fn predicates_match_topics_headers_and_tombstones() {
+    let mut p = (predicate("TopicNameMatches").unwrap().sink)();
+    p.configure(&cfg(&[("pattern", "ord.*")])).unwrap();
+    assert!(p.test(&sink_record(None, Value::Null)));
+    p.configure(&cfg(&[("pattern", "ord")])).unwrap();
+    assert!(!p.test(&sink_record(None, Value::Null)));
+    let mut h = (predicate("org.apache.kafka.connect.transforms.predicates.HasHeaderKey").unwrap().sink)();
+    h.configure(&cfg(&[("name", "x")])).unwrap();
+    let mut rec = sink_record(None, Value::Null);
+    assert!(!h.test(&rec));
+    rec.headers.add("x", None, Value::Null);
+    assert!(h.test(&rec));
+    let t = (predicate("RecordIsTombstone").unwrap().sink)();
+    assert!(t.test(&rec));
+    assert!(!t.test(&sink_record(None, Value::Int32(1))));
+}
+
+#[test]
+fn unknown_and_missing_config_is_refused() {
+    assert!(transformation("Cast$Value").is_none());
+    let mut t = (transformation("RegexRouter").unwrap().sink)();
+    let err = t.configure(&cfg(&[("regex", "(")])).unwrap_err().to_string();
+    assert!(err.contains("Missing required configuration \"replacement\""), "{err}");
+}
