@@ -307,11 +307,7 @@ impl ConfigKey {
             ConfigType::Short => ConfigValue::Short(trimmed.parse().map_err(|_| bad("Not a number of type SHORT"))?),
             ConfigType::Long => ConfigValue::Long(trimmed.parse().map_err(|_| bad("Not a number of type LONG"))?),
             ConfigType::Double => ConfigValue::Double(trimmed.parse().map_err(|_| bad("Not a number of type DOUBLE"))?),
-            ConfigType::List => ConfigValue::List(if trimmed.is_empty() {
-                Vec::new()
-            } else {
-                trimmed.split(',').map(|s| s.trim().to_owned()).collect()
-            }),
+            ConfigType::List => ConfigValue::List(if trimmed.is_empty() { Vec::new() } else { trimmed.split(',').map(|s| s.trim().to_owned()).collect() }),
         })
     }
 }
@@ -504,11 +500,7 @@ impl ParsedConfig {
 
 /// Keys of `config` starting with `prefix`, with the prefix stripped.
 pub fn with_prefix(config: &ConfigMap, prefix: &str) -> ConfigMap {
-    config
-        .range(prefix.to_owned()..)
-        .take_while(|(k, _)| k.starts_with(prefix))
-        .map(|(k, v)| (k[prefix.len()..].to_owned(), v.clone()))
-        .collect()
+    config.range(prefix.to_owned()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k[prefix.len()..].to_owned(), v.clone())).collect()
 }
 
 #[cfg(test)]

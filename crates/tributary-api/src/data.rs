@@ -254,10 +254,7 @@ impl Struct {
     }
     /// Sets a field, checking the value against the field's schema.
     pub fn put(&mut self, field: &str, value: impl Into<Value>) -> Result<&mut Self, SchemaError> {
-        let f = self
-            .schema
-            .field(field)
-            .ok_or_else(|| SchemaError(format!("{field} is not a valid field name")))?;
+        let f = self.schema.field(field).ok_or_else(|| SchemaError(format!("{field} is not a valid field name")))?;
         let value = value.into();
         f.schema().validate_value(&value).map_err(|e| SchemaError(format!("{} for field: \"{field}\"", e.0)))?;
         self.values[f.index()] = value;
@@ -288,9 +285,7 @@ impl Struct {
     /// Checks every field against its schema: required fields must be set.
     pub fn validate(&self) -> Result<(), SchemaError> {
         for f in self.schema.fields() {
-            f.schema()
-                .validate_value(&self.values[f.index()])
-                .map_err(|e| SchemaError(format!("{} for field: \"{}\"", e.0, f.name())))?;
+            f.schema().validate_value(&self.values[f.index()]).map_err(|e| SchemaError(format!("{} for field: \"{}\"", e.0, f.name())))?;
         }
         Ok(())
     }

@@ -29,10 +29,7 @@ pub use data::{Decimal, Struct, Value};
 pub use error::{ConnectError, ErrorKind, Result};
 pub use header::{Header, Headers};
 pub use plugin::{ConnectorPlugin, ConnectorType, PluginType};
-pub use record::{
-    ConnectRecord, OffsetMap, RecordMeta, RecordMetadata, SinkMeta, SinkRecord, SourceMeta, SourceRecord,
-    TimestampType,
-};
+pub use record::{ConnectRecord, OffsetMap, RecordMeta, RecordMetadata, SinkMeta, SinkRecord, SourceMeta, SourceRecord, TimestampType};
 pub use schema::{Field, Schema, SchemaBuilder, SchemaRef, SchemaType};
 pub use sink::{SinkTask, SinkTaskContext, TopicPartition};
 pub use source::{OffsetStorageReader, SourceTask, SourceTaskContext};

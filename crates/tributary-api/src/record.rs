@@ -83,13 +83,7 @@ pub type SinkRecord = ConnectRecord<SinkMeta>;
 
 impl SourceRecord {
     /// A source record with a value and no key, headers or timestamp.
-    pub fn new(
-        source_partition: OffsetMap,
-        source_offset: Option<OffsetMap>,
-        topic: impl Into<String>,
-        value_schema: Option<SchemaRef>,
-        value: Value,
-    ) -> Self {
+    pub fn new(source_partition: OffsetMap, source_offset: Option<OffsetMap>, topic: impl Into<String>, value_schema: Option<SchemaRef>, value: Value) -> Self {
         Self {
             topic: topic.into(),
             kafka_partition: None,
@@ -121,17 +115,7 @@ impl<M> ConnectRecord<M> {
     where
         M: Clone,
     {
-        Self {
-            topic,
-            kafka_partition,
-            key_schema,
-            key,
-            value_schema,
-            value,
-            timestamp,
-            headers: self.headers.clone(),
-            meta: self.meta.clone(),
-        }
+        Self { topic, kafka_partition, key_schema, key, value_schema, value, timestamp, headers: self.headers.clone(), meta: self.meta.clone() }
     }
 }
 

@@ -217,11 +217,7 @@ fn validate(schema: &Schema, value: &Value, field: Option<&str>) -> Result<(), S
             } else {
                 let scale = logical::decimal_scale(schema)?;
                 if d.scale() != scale {
-                    return Err(SchemaError(format!(
-                        "Decimal value has mismatching scale {} (schema scale {scale}){}",
-                        d.scale(),
-                        at()
-                    )));
+                    return Err(SchemaError(format!("Decimal value has mismatching scale {} (schema scale {scale}){}", d.scale(), at())));
                 }
                 true
             }
@@ -256,12 +252,7 @@ fn validate(schema: &Schema, value: &Value, field: Option<&str>) -> Result<(), S
     if ok {
         Ok(())
     } else {
-        Err(SchemaError(format!(
-            "Invalid Java object for schema with type {}: {}{}",
-            schema.type_,
-            value.type_name(),
-            at()
-        )))
+        Err(SchemaError(format!("Invalid Java object for schema with type {}: {}{}", schema.type_, value.type_name(), at())))
     }
 }
 

@@ -13,9 +13,8 @@ pub fn parse_string(text: &str) -> (Option<SchemaRef>, Value) {
     if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") {
         return (Some(Schema::boolean()), Value::Boolean(t.eq_ignore_ascii_case("true")));
     }
-    let numeric = !t.is_empty()
-        && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
-        && t.bytes().any(|b| b.is_ascii_digit());
+    let numeric =
+        !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')) && t.bytes().any(|b| b.is_ascii_digit());
     if numeric {
         if let Ok(i) = t.parse::<i64>() {
             return if let Ok(v) = i8::try_from(i) {

@@ -10,7 +10,10 @@ pub const ENCODING: &str = "converter.encoding";
 pub struct StringConverter;
 
 fn config_def() -> ConfigDef {
-    ConfigDef::new().define(ConfigKey::new(ENCODING, ConfigType::String, Importance::High, "The name of the Java character set to use for encoding strings as byte arrays.").default_value("UTF8"))
+    ConfigDef::new().define(
+        ConfigKey::new(ENCODING, ConfigType::String, Importance::High, "The name of the Java character set to use for encoding strings as byte arrays.")
+            .default_value("UTF8"),
+    )
 }
 
 fn check_encoding(config: &ConfigMap) -> Result<()> {

@@ -35,10 +35,7 @@ impl EmbeddedBroker {
     /// Starts the broker, listening on `listener` (`host:port`), storing data under `data_dir`,
     /// and returns once it accepts connections.
     pub async fn start(data_dir: &Path, listener: &str) -> Result<Self, EmbeddedBrokerError> {
-        let addr: SocketAddr = listener
-            .replace("localhost", "127.0.0.1")
-            .parse()
-            .map_err(|_| EmbeddedBrokerError::Listener(listener.to_owned()))?;
+        let addr: SocketAddr = listener.replace("localhost", "127.0.0.1").parse().map_err(|_| EmbeddedBrokerError::Listener(listener.to_owned()))?;
         std::fs::create_dir_all(data_dir).map_err(|source| EmbeddedBrokerError::DataDir { path: data_dir.display().to_string(), source })?;
         let storage = storage_url(data_dir)?;
         let listen = Url::parse(&format!("tcp://{addr}")).map_err(|_| EmbeddedBrokerError::Listener(listener.to_owned()))?;
@@ -46,16 +43,16 @@ impl EmbeddedBroker {
             tansu_broker::coordinator::group::administrator::Controller<tansu_storage::StorageContainer>,
             tansu_storage::StorageContainer,
         >::builder()
-            .node_id(1)
-            .cluster_id(CLUSTER_ID)
-            .incarnation_id(uuid::Uuid::new_v4())
-            .advertised_listener(listen.clone())
-            .storage(storage)
-            .listener(listen)
-            .silent(true)
-            .build()
-            .await
-            .map_err(|e| EmbeddedBrokerError::Start(format!("{e:?}")))?;
+        .node_id(1)
+        .cluster_id(CLUSTER_ID)
+        .incarnation_id(uuid::Uuid::new_v4())
+        .advertised_listener(listen.clone())
+        .storage(storage)
+        .listener(listen)
+        .silent(true)
+        .build()
+        .await
+        .map_err(|e| EmbeddedBrokerError::Start(format!("{e:?}")))?;
         let task = tokio::spawn(async move {
             let mut broker = broker;
             if let Err(e) = broker.serve(tokio::time::Instant::now()).await {

@@ -8,8 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tributary_api::config::{ConfigKey, ConfigType, Importance, Validator};
 use tributary_api::{
-    ConfigDef, ConfigMap, ConnectError, Connector, OffsetMap, Result, Schema, SourceConnector, SourceRecord, SourceTask,
-    SourceTaskContext, Value,
+    ConfigDef, ConfigMap, ConnectError, Connector, OffsetMap, Result, Schema, SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Value,
 };
 
 /// How long an idle poll waits before returning an empty batch. Kafka waits up to 1 s; a
@@ -24,17 +23,21 @@ fn config_def() -> ConfigDef {
             ConfigKey::new(FILE_CONFIG, ConfigType::String, Importance::High, "Source filename. If not specified, the standard input will be used")
                 .default_null(),
         )
+        .define(ConfigKey::new(TOPIC_CONFIG, ConfigType::List, Importance::High, "The topic to publish data to").validator(Validator::Custom(
+            std::sync::Arc::new(|v| match v {
+                tributary_api::config::ConfigValue::List(t) if t.len() == 1 && !t[0].is_empty() => Ok(()),
+                _ => Err("'topic' in FileStreamSourceConnector configuration requires definition of a single topic".into()),
+            }),
+        )))
         .define(
-            ConfigKey::new(TOPIC_CONFIG, ConfigType::List, Importance::High, "The topic to publish data to")
-                .validator(Validator::Custom(std::sync::Arc::new(|v| match v {
-                    tributary_api::config::ConfigValue::List(t) if t.len() == 1 && !t[0].is_empty() => Ok(()),
-                    _ => Err("'topic' in FileStreamSourceConnector configuration requires definition of a single topic".into()),
-                }))),
-        )
-        .define(
-            ConfigKey::new(BATCH_SIZE_CONFIG, ConfigType::Int, Importance::Low, "The maximum number of records the source task can read from the file each time it is polled")
-                .default_value(DEFAULT_BATCH_SIZE.to_string())
-                .validator(Validator::at_least(1.0)),
+            ConfigKey::new(
+                BATCH_SIZE_CONFIG,
+                ConfigType::Int,
+                Importance::Low,
+                "The maximum number of records the source task can read from the file each time it is polled",
+            )
+            .default_value(DEFAULT_BATCH_SIZE.to_string())
+            .validator(Validator::at_least(1.0)),
         )
 }
 
@@ -267,9 +270,7 @@ impl FileStreamSourceTask {
             };
             let line = String::from_utf8_lossy(&rest[..i]).into_owned();
             consumed += end;
-            let offset = self.filename.as_ref().map(|_| {
-                OffsetMap::from([("position".to_owned(), Value::Int64((self.position + consumed as u64) as i64))])
-            });
+            let offset = self.filename.as_ref().map(|_| OffsetMap::from([("position".to_owned(), Value::Int64((self.position + consumed as u64) as i64))]));
             let mut record = SourceRecord::new(self.partition.clone(), offset, self.topic.clone(), Some(value_schema.clone()), Value::String(line));
             record.timestamp = now;
             records.push(record);

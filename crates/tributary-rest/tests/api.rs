@@ -47,7 +47,13 @@ impl Herder for MapHerder {
         let config = self.connector_config(name).await?;
         Ok(vec![TaskInfo { id: ConnectorTaskId { connector: name.into(), task: 0 }, config }])
     }
-    async fn put_connector_config(&self, name: &str, mut config: ConfigMap, allow_replace: bool, _s: Option<TargetState>) -> Result<Created<ConnectorInfo>, RuntimeError> {
+    async fn put_connector_config(
+        &self,
+        name: &str,
+        mut config: ConfigMap,
+        allow_replace: bool,
+        _s: Option<TargetState>,
+    ) -> Result<Created<ConnectorInfo>, RuntimeError> {
         if !config.contains_key("connector.class") {
             return Err(RuntimeError::BadRequest(format!("Connector config {config:?} contains no connector type")));
         }
@@ -72,7 +78,11 @@ async fn call(app: &axum::Router, method: &str, path: &str, body: &str) -> (Stat
     let status = resp.status();
     let location = resp.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let json = if bytes.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))) };
+    let json = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
     (status, json, location)
 }
 

@@ -3,8 +3,8 @@
 
 use crate::error::RuntimeError;
 use crate::plugins::Plugins;
-use tributary_api::config::{ConfigKey, ConfigType, Importance, ValidatedValue, Validator};
 use crate::transformation_chain::TransformationChain;
+use tributary_api::config::{ConfigKey, ConfigType, Importance, ValidatedValue, Validator};
 use tributary_api::{ConfigDef, ConfigMap, ConnectorType, PluginType, SinkMeta, SourceMeta};
 
 pub const NAME: &str = "name";
@@ -21,14 +21,49 @@ const COMMON: &str = "Common";
 /// Keys every connector has.
 pub fn common_def() -> ConfigDef {
     ConfigDef::new()
-        .define(ConfigKey::new(NAME, ConfigType::String, Importance::High, "Globally unique name to use for this connector.").group(COMMON, 1).validator(Validator::NonEmptyStringWithoutControlChars).display_name("Connector name"))
-        .define(ConfigKey::new(CONNECTOR_CLASS, ConfigType::String, Importance::High, "Name or alias of the class for this connector.").group(COMMON, 2).display_name("Connector class"))
-        .define(ConfigKey::new(TASKS_MAX, ConfigType::Int, Importance::High, "Maximum number of tasks to use for this connector.").default_value("1").validator(Validator::at_least(1.0)).group(COMMON, 3).display_name("Tasks max"))
-        .define(ConfigKey::new("key.converter", ConfigType::Class, Importance::Low, "Converter class for keys; the worker's when unset.").default_null().group(COMMON, 4))
-        .define(ConfigKey::new("value.converter", ConfigType::Class, Importance::Low, "Converter class for values; the worker's when unset.").default_null().group(COMMON, 5))
-        .define(ConfigKey::new("header.converter", ConfigType::Class, Importance::Low, "HeaderConverter class; the worker's when unset.").default_null().group(COMMON, 6))
-        .define(ConfigKey::new(TRANSFORMS, ConfigType::List, Importance::Low, "Aliases for the transformations to be applied to records.").default_value("").group("Transforms", 0))
-        .define(ConfigKey::new(PREDICATES, ConfigType::List, Importance::Low, "Aliases for the predicates used by transformations.").default_value("").group("Predicates", 0))
+        .define(
+            ConfigKey::new(NAME, ConfigType::String, Importance::High, "Globally unique name to use for this connector.")
+                .group(COMMON, 1)
+                .validator(Validator::NonEmptyStringWithoutControlChars)
+                .display_name("Connector name"),
+        )
+        .define(
+            ConfigKey::new(CONNECTOR_CLASS, ConfigType::String, Importance::High, "Name or alias of the class for this connector.")
+                .group(COMMON, 2)
+                .display_name("Connector class"),
+        )
+        .define(
+            ConfigKey::new(TASKS_MAX, ConfigType::Int, Importance::High, "Maximum number of tasks to use for this connector.")
+                .default_value("1")
+                .validator(Validator::at_least(1.0))
+                .group(COMMON, 3)
+                .display_name("Tasks max"),
+        )
+        .define(
+            ConfigKey::new("key.converter", ConfigType::Class, Importance::Low, "Converter class for keys; the worker's when unset.")
+                .default_null()
+                .group(COMMON, 4),
+        )
+        .define(
+            ConfigKey::new("value.converter", ConfigType::Class, Importance::Low, "Converter class for values; the worker's when unset.")
+                .default_null()
+                .group(COMMON, 5),
+        )
+        .define(
+            ConfigKey::new("header.converter", ConfigType::Class, Importance::Low, "HeaderConverter class; the worker's when unset.")
+                .default_null()
+                .group(COMMON, 6),
+        )
+        .define(
+            ConfigKey::new(TRANSFORMS, ConfigType::List, Importance::Low, "Aliases for the transformations to be applied to records.")
+                .default_value("")
+                .group("Transforms", 0),
+        )
+        .define(
+            ConfigKey::new(PREDICATES, ConfigType::List, Importance::Low, "Aliases for the predicates used by transformations.")
+                .default_value("")
+                .group("Predicates", 0),
+        )
         .define(
             ConfigKey::new(ERRORS_TOLERANCE, ConfigType::String, Importance::Medium, "Behavior for tolerating errors during connector operation.")
                 .default_value("none")
@@ -41,7 +76,11 @@ pub fn common_def() -> ConfigDef {
 pub fn sink_def() -> ConfigDef {
     common_def()
         .define(ConfigKey::new(TOPICS, ConfigType::List, Importance::High, "List of topics to consume, separated by commas").default_value("").group(COMMON, 4))
-        .define(ConfigKey::new(TOPICS_REGEX, ConfigType::String, Importance::High, "Regular expression giving topics to consume.").default_value("").group(COMMON, 4))
+        .define(
+            ConfigKey::new(TOPICS_REGEX, ConfigType::String, Importance::High, "Regular expression giving topics to consume.")
+                .default_value("")
+                .group(COMMON, 4),
+        )
 }
 
 /// Keys of source connectors (topic creation keys are prefixed and checked separately).
@@ -60,9 +99,7 @@ pub struct ValidatedConnector {
 /// Validates a connector configuration: framework keys, the connector's own keys, and the
 /// cross-key rules. Errors carry Kafka Connect's messages.
 pub fn validate(plugins: &Plugins, config: &ConfigMap) -> Result<ValidatedConnector, RuntimeError> {
-    let class = config
-        .get(CONNECTOR_CLASS)
-        .ok_or_else(|| RuntimeError::BadRequest(format!("Connector config {config:?} contains no connector type")))?;
+    let class = config.get(CONNECTOR_CLASS).ok_or_else(|| RuntimeError::BadRequest(format!("Connector config {config:?} contains no connector type")))?;
     let plugin = plugins.connector(class)?;
     let connector = (plugin.create)();
     let (framework, own) = match &connector {
@@ -147,7 +184,12 @@ mod tests {
     fn sink_needs_exactly_one_of_topics_and_regex() {
         let p = Plugins::default();
         let err = validate(&p, &cfg(&[("name", "s"), ("connector.class", "FileStreamSink")])).unwrap_err().to_string();
-        assert!(err.starts_with("Connector configuration is invalid and contains the following 1 error(s):\ntopics: Must configure one of topics or topics.regex\n"), "{err}");
+        assert!(
+            err.starts_with(
+                "Connector configuration is invalid and contains the following 1 error(s):\ntopics: Must configure one of topics or topics.regex\n"
+            ),
+            "{err}"
+        );
         let err = validate(&p, &cfg(&[("name", "s"), ("connector.class", "FileStreamSink"), ("topics", "a"), ("topics.regex", "b")])).unwrap_err().to_string();
         assert!(err.contains("mutually exclusive"), "{err}");
         validate(&p, &cfg(&[("name", "s"), ("connector.class", "FileStreamSink"), ("topics", "a")])).unwrap();

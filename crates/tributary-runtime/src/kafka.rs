@@ -79,12 +79,7 @@ pub fn admin_client(worker: &WorkerConfig, client_id: &str) -> Result<AdminClien
 
 /// Creates `topic` unless it exists. `-1` partitions or replication factor mean the broker's
 /// default (KIP-464).
-pub async fn ensure_topic(
-    admin: &AdminClient<DefaultClientContext>,
-    topic: &str,
-    partitions: i32,
-    replication_factor: i32,
-) -> Result<bool, RuntimeError> {
+pub async fn ensure_topic(admin: &AdminClient<DefaultClientContext>, topic: &str, partitions: i32, replication_factor: i32) -> Result<bool, RuntimeError> {
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication_factor));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin.create_topics([&new], &opts).await.map_err(|e| RuntimeError::kafka(format!("creating topic {topic}"), e))?;

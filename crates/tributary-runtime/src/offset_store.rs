@@ -56,10 +56,7 @@ impl FileOffsetStore {
 
     fn snapshot(&self) -> Vec<u8> {
         let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
-        let offsets = data
-            .iter()
-            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned()))
-            .collect();
+        let offsets = data.iter().map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), String::from_utf8_lossy(v).into_owned())).collect();
         serde_json::to_vec(&OffsetFile { offsets }).unwrap_or_default()
     }
 }

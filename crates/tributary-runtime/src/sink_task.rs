@@ -1,6 +1,7 @@
 //! The sink task loop (`WorkerSinkTask`): consume → convert → `put`, and commit consumer
 //! offsets only for what `pre_commit` (by default: `flush`) made durable.
 
+use crate::transformation_chain::TransformationChain;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers as _, Message, Timestamp};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -8,11 +9,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use crate::transformation_chain::TransformationChain;
 use tributary_api::sink::Offsets;
 use tributary_api::{
-    ConfigMap, ConnectError, Converter, HeaderConverter, Headers, SinkMeta, SinkRecord, SinkTask, SinkTaskContext, TimestampType,
-    TopicPartition,
+    ConfigMap, ConnectError, Converter, HeaderConverter, Headers, SinkMeta, SinkRecord, SinkTask, SinkTaskContext, TimestampType, TopicPartition,
 };
 
 /// Most records handed to one `put` (Kafka's `max.poll.records` default).
@@ -203,8 +202,10 @@ impl SinkTaskRunner {
             self.handle_partition_events(context, offsets, &mut batch).await?;
             self.apply_context_requests(context, offsets)?;
             // Consumed positions advance for every record, including those the chain drops.
-            let positions: Vec<(TopicPartition, i64)> =
-                batch.iter().map(|r| (TopicPartition::new(r.meta.original_topic.clone(), r.meta.original_kafka_partition), r.meta.original_kafka_offset + 1)).collect();
+            let positions: Vec<(TopicPartition, i64)> = batch
+                .iter()
+                .map(|r| (TopicPartition::new(r.meta.original_topic.clone(), r.meta.original_kafka_partition), r.meta.original_kafka_offset + 1))
+                .collect();
             let batch = if self.chain.is_empty() {
                 batch
             } else {
@@ -248,7 +249,12 @@ impl SinkTaskRunner {
         }
     }
 
-    async fn handle_partition_events(&mut self, context: &Arc<WorkerSinkTaskContext>, offsets: &mut OffsetState, batch: &mut Vec<SinkRecord>) -> Result<(), ConnectError> {
+    async fn handle_partition_events(
+        &mut self,
+        context: &Arc<WorkerSinkTaskContext>,
+        offsets: &mut OffsetState,
+        batch: &mut Vec<SinkRecord>,
+    ) -> Result<(), ConnectError> {
         let events = std::mem::take(&mut *lock(&self.consumer.context().events));
         for event in events {
             match event {
@@ -291,7 +297,9 @@ impl SinkTaskRunner {
             l
         };
         if !pause.is_empty() {
-            self.consumer.pause(&tpl(&pause)).map_err(|e| ConnectError::fatal(format!("SinkTasks may not pause partitions that are not currently assigned to them: {e}")))?;
+            self.consumer
+                .pause(&tpl(&pause))
+                .map_err(|e| ConnectError::fatal(format!("SinkTasks may not pause partitions that are not currently assigned to them: {e}")))?;
         }
         if !resume.is_empty() {
             self.consumer.resume(&tpl(&resume)).map_err(|e| ConnectError::fatal(format!("cannot resume partitions: {e}")))?;

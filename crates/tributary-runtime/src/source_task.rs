@@ -8,6 +8,7 @@
 use crate::error::RuntimeError;
 use crate::kafka;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
+use crate::transformation_chain::TransformationChain;
 use futures_util::FutureExt;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
@@ -18,7 +19,6 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use crate::transformation_chain::TransformationChain;
 use tributary_api::{ConnectError, Converter, HeaderConverter, OffsetMap, RecordMetadata, SourceMeta, SourceRecord, SourceTask};
 
 /// Most records sent and not yet acknowledged; beyond it the loop waits for acknowledgements
@@ -159,13 +159,10 @@ impl SourceTaskRunner {
         result
     }
 
-    async fn acknowledge(
-        &mut self,
-        pending: Option<Pending>,
-        outcome: Option<DeliveryOutcome>,
-        committable: &mut Committable,
-    ) -> Result<(), ConnectError> {
-        let Some(Pending { record, delivery }) = pending else { return Ok(()) };
+    async fn acknowledge(&mut self, pending: Option<Pending>, outcome: Option<DeliveryOutcome>, committable: &mut Committable) -> Result<(), ConnectError> {
+        let Some(Pending { record, delivery }) = pending else {
+            return Ok(());
+        };
         let meta = match (delivery, outcome) {
             // Dropped by the chain: nothing was sent.
             (None, _) => None,

@@ -4,8 +4,7 @@
 use crate::connector_config::{self, NAME, TASKS_MAX, TOPICS, TOPICS_REGEX};
 use crate::error::RuntimeError;
 use crate::herder::{
-    ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo,
-    TaskState,
+    ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo, TaskState,
 };
 use crate::status::State;
 use crate::worker::{TaskHandle, Worker};
@@ -56,7 +55,9 @@ impl StandaloneHerder {
             };
             match stopped {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(connector = name, error = %e, "error stopping connector"),
+                Ok(Err(e)) => {
+                    tracing::warn!(connector = name, error = %e, "error stopping connector")
+                }
                 Err(_) => tracing::error!(connector = name, "connector did not stop in time; abandoning it"),
             }
         }
@@ -114,7 +115,11 @@ impl StandaloneHerder {
             };
             match started {
                 Ok(handle) => entry.tasks.push(handle),
-                Err(e) => self.worker.status.put_task(name, id, crate::status::Status { state: State::Failed, worker_id: self.worker.worker_id.clone(), trace: Some(e.to_string()) }),
+                Err(e) => self.worker.status.put_task(
+                    name,
+                    id,
+                    crate::status::Status { state: State::Failed, worker_id: self.worker.worker_id.clone(), trace: Some(e.to_string()) },
+                ),
             }
         }
         entry.instance = Some(instance);
@@ -134,7 +139,11 @@ impl StandaloneHerder {
 #[async_trait]
 impl Herder for StandaloneHerder {
     async fn server_info(&self) -> ServerInfo {
-        ServerInfo { version: crate::VERSION.into(), commit: option_env!("TRIBUTARY_COMMIT").unwrap_or("unknown").into(), kafka_cluster_id: self.cluster_id.clone() }
+        ServerInfo {
+            version: crate::VERSION.into(),
+            commit: option_env!("TRIBUTARY_COMMIT").unwrap_or("unknown").into(),
+            kafka_cluster_id: self.cluster_id.clone(),
+        }
     }
 
     async fn connectors(&self) -> Vec<String> {
@@ -158,13 +167,8 @@ impl Herder for StandaloneHerder {
         let (Some(kind), Some(status)) = (kind, self.worker.status.connector(name)) else {
             return Err(RuntimeError::ConnectorNotFound(name.into()));
         };
-        let tasks = self
-            .worker
-            .status
-            .tasks(name)
-            .into_iter()
-            .map(|(id, s)| TaskState { id, state: s.state, worker_id: s.worker_id, trace: s.trace })
-            .collect();
+        let tasks =
+            self.worker.status.tasks(name).into_iter().map(|(id, s)| TaskState { id, state: s.state, worker_id: s.worker_id, trace: s.trace }).collect();
         Ok(ConnectorStateInfo {
             name: name.to_owned(),
             connector: ConnectorState { state: status.state, worker_id: status.worker_id, trace: status.trace },

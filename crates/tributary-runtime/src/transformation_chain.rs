@@ -2,7 +2,7 @@
 //! each guarded by an optional predicate (`transforms.<alias>.predicate`, `.negate`).
 
 use crate::error::RuntimeError;
-use tributary_api::config::with_prefix;
+use tributary_api::config::{with_prefix, ValidatedValue};
 use tributary_api::{ConfigMap, ConnectError, ConnectRecord, Predicate, RecordMeta, SinkMeta, SourceMeta, Transformation};
 use tributary_transforms::{PredicatePlugin, TransformPlugin};
 
@@ -45,7 +45,8 @@ fn aliases(config: &ConfigMap, key: &str, errors: &mut Vec<String>) -> Vec<Strin
     let list: Vec<String> = config.get(key).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
     for (i, a) in list.iter().enumerate() {
         if list[..i].contains(a) {
-            errors.push(format!("{key}: Invalid value {} for configuration {key}: Duplicate alias provided.", config.get(key).map(String::as_str).unwrap_or("")));
+            errors
+                .push(format!("{key}: Invalid value {} for configuration {key}: Duplicate alias provided.", config.get(key).map(String::as_str).unwrap_or("")));
         }
     }
     list
@@ -71,7 +72,10 @@ impl<M: ChainMeta> TransformationChain<M> {
             let plugin = plugin_type(config, &key, &mut errors).and_then(|t| {
                 let p = tributary_transforms::predicate(t);
                 if p.is_none() {
-                    errors.push(format!("{key}: Invalid value {t} for configuration {key}: Class {t} could not be found. Available predicates: {}", available_predicates()));
+                    errors.push(format!(
+                        "{key}: Invalid value {t} for configuration {key}: Class {t} could not be found. Available predicates: {}",
+                        available_predicates()
+                    ));
                 }
                 p
             });
@@ -81,13 +85,23 @@ impl<M: ChainMeta> TransformationChain<M> {
         for alias in aliases(config, "transforms", &mut errors) {
             let prefix = format!("transforms.{alias}.");
             let key = format!("{prefix}type");
-            let Some(t) = plugin_type(config, &key, &mut errors) else { continue };
+            let Some(t) = plugin_type(config, &key, &mut errors) else {
+                continue;
+            };
             let Some(plugin) = tributary_transforms::transformation(t) else {
-                errors.push(format!("{key}: Invalid value {t} for configuration {key}: Class {t} could not be found. Available transformations: {}", available_transformations()));
+                errors.push(format!(
+                    "{key}: Invalid value {t} for configuration {key}: Class {t} could not be found. Available transformations: {}",
+                    available_transformations()
+                ));
                 continue;
             };
             let own = with_prefix(config, &prefix);
             let mut transformation = M::transformation(&plugin);
+            let key_errors = prefixed_errors(&transformation.config_def().validate(&own), &prefix);
+            if !key_errors.is_empty() {
+                errors.extend(key_errors);
+                continue;
+            }
             if let Err(e) = transformation.configure(&own) {
                 errors.push(format!("{key}: {e}"));
                 continue;
@@ -111,17 +125,26 @@ impl<M: ChainMeta> TransformationChain<M> {
                 Some(p) => match predicates.iter().find(|(a, _)| a == p) {
                     Some((_, Some(plugin))) => {
                         let mut pred = M::predicate(plugin);
-                        match pred.configure(&with_prefix(config, &format!("predicates.{p}."))) {
-                            Ok(()) => Some((pred, negate)),
-                            Err(e) => {
-                                errors.push(format!("predicates.{p}.type: {e}"));
-                                None
+                        let pprefix = format!("predicates.{p}.");
+                        let key_errors = prefixed_errors(&pred.config_def().validate(&with_prefix(config, &pprefix)), &pprefix);
+                        if !key_errors.is_empty() {
+                            errors.extend(key_errors);
+                            None
+                        } else {
+                            match pred.configure(&with_prefix(config, &pprefix)) {
+                                Ok(()) => Some((pred, negate)),
+                                Err(e) => {
+                                    errors.push(format!("predicates.{p}.type: {e}"));
+                                    None
+                                }
                             }
                         }
                     }
                     Some((_, None)) => None,
                     None => {
-                        errors.push(format!("{prefix}predicate: Invalid value {p} for configuration {prefix}predicate: the predicate alias is not listed in 'predicates'"));
+                        errors.push(format!(
+                            "{prefix}predicate: Invalid value {p} for configuration {prefix}predicate: the predicate alias is not listed in 'predicates'"
+                        ));
                         None
                     }
                 },
@@ -155,6 +178,21 @@ impl<M: ChainMeta> TransformationChain<M> {
         }
         Ok(Some(record))
     }
+}
+
+/// A plugin's key errors, with its keys shown under the connector's prefix
+/// (`transforms.route.regex`), which is what the user wrote.
+fn prefixed_errors(values: &[ValidatedValue], prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in values {
+        let full = format!("{prefix}{}", v.name);
+        for e in &v.errors {
+            let msg =
+                e.replace(&format!("\"{}\"", v.name), &format!("\"{full}\"")).replace(&format!("configuration {}", v.name), &format!("configuration {full}"));
+            out.push(format!("{full}: {msg}"));
+        }
+    }
+    out
 }
 
 fn available_transformations() -> String {
@@ -226,6 +264,6 @@ mod tests {
         assert!(all.contains("Duplicate alias provided"), "{all}");
         assert!(all.contains("transforms.a.type: Invalid value Nope for configuration transforms.a.type: Class Nope could not be found."), "{all}");
         assert!(all.contains("Missing required configuration \"transforms.b.type\""), "{all}");
-        assert!(all.contains("Missing required configuration \"regex\""), "{all}");
+        assert!(all.contains("transforms.c.regex: Missing required configuration \"transforms.c.regex\" which has no default value."), "{all}");
     }
 }

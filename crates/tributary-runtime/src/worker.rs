@@ -145,7 +145,17 @@ impl Worker {
                 return;
             }
             put(State::Running, None);
-            let runner = SinkTaskRunner { connector: connector_name, task_id: id, task, consumer, key_converter, value_converter, header_converter, commit_interval, chain };
+            let runner = SinkTaskRunner {
+                connector: connector_name,
+                task_id: id,
+                task,
+                consumer,
+                key_converter,
+                value_converter,
+                header_converter,
+                commit_interval,
+                chain,
+            };
             finish(runner.run(token, context, topics, regex).await, put);
         });
         Ok(TaskHandle { id, cancel, join })

@@ -76,7 +76,15 @@ const ACCEPTED_PREFIXES: &[&str] = &[
 
 fn config_def() -> ConfigDef {
     ConfigDef::new()
-        .define(ConfigKey::new(BOOTSTRAP_SERVERS, ConfigType::List, Importance::High, "Kafka brokers to connect to; absent or `embedded` starts the embedded broker").default_value(EMBEDDED))
+        .define(
+            ConfigKey::new(
+                BOOTSTRAP_SERVERS,
+                ConfigType::List,
+                Importance::High,
+                "Kafka brokers to connect to; absent or `embedded` starts the embedded broker",
+            )
+            .default_value(EMBEDDED),
+        )
         .define(ConfigKey::new(KEY_CONVERTER, ConfigType::Class, Importance::High, "Converter class for record keys"))
         .define(ConfigKey::new(VALUE_CONVERTER, ConfigType::Class, Importance::High, "Converter class for record values"))
         .define(
@@ -102,7 +110,10 @@ fn config_def() -> ConfigDef {
         .define(ConfigKey::new(LISTENERS, ConfigType::List, Importance::Low, "REST API listeners").default_value("http://:8083"))
         .define(ConfigKey::new(REST_ADVERTISED_HOST, ConfigType::String, Importance::Low, "Host name advertised to other workers").default_null())
         .define(ConfigKey::new(REST_ADVERTISED_PORT, ConfigType::Int, Importance::Low, "Port advertised to other workers").default_null())
-        .define(ConfigKey::new(TOPIC_CREATION_ENABLE, ConfigType::Boolean, Importance::Low, "Whether source connectors may create topics (KIP-158)").default_value("true"))
+        .define(
+            ConfigKey::new(TOPIC_CREATION_ENABLE, ConfigType::Boolean, Importance::Low, "Whether source connectors may create topics (KIP-158)")
+                .default_value("true"),
+        )
         .define(ConfigKey::new(EMBEDDED_DATA_DIR, ConfigType::String, Importance::Low, "Data directory of the embedded broker").default_value("tributary-data"))
         .define(ConfigKey::new(EMBEDDED_LISTENER, ConfigType::String, Importance::Low, "host:port of the embedded broker").default_value("127.0.0.1:9092"))
 }
@@ -150,7 +161,9 @@ impl WorkerConfig {
         let ms = |k: &str| Duration::from_millis(parsed.long(k).unwrap_or(0).max(0) as u64);
         let rest_advertised_port = match parsed.int(REST_ADVERTISED_PORT) {
             None => None,
-            Some(p) => Some(u16::try_from(p).map_err(|_| RuntimeError::Config(format!("Invalid value {p} for configuration {REST_ADVERTISED_PORT}: not a port")))?),
+            Some(p) => {
+                Some(u16::try_from(p).map_err(|_| RuntimeError::Config(format!("Invalid value {p} for configuration {REST_ADVERTISED_PORT}: not a port")))?)
+            }
         };
         Ok(Self {
             bootstrap_servers,
@@ -227,7 +240,11 @@ fn is_distributed_key(key: &str) -> bool {
         "scheduled.rebalance.max.delay.ms",
         "exactly.once.source.support",
     ];
-    KEYS.contains(&key) || key.starts_with("config.storage.") || key.starts_with("offset.storage.") || key.starts_with("status.storage.") || key.starts_with("inter.worker.")
+    KEYS.contains(&key)
+        || key.starts_with("config.storage.")
+        || key.starts_with("offset.storage.")
+        || key.starts_with("status.storage.")
+        || key.starts_with("inter.worker.")
 }
 
 /// Parses a listener URL such as `http://:8083`, `http://0.0.0.0:8083` or `http://localhost:8083`.

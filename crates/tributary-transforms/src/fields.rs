@@ -4,9 +4,7 @@
 use crate::util::{self, build_struct, copy_struct_basics, require_map, require_struct, SchemaCache, Side};
 use std::sync::Arc;
 use tributary_api::config::{ConfigKey, ConfigType, Importance};
-use tributary_api::{
-    ConfigDef, ConfigMap, ConnectError, ConnectRecord, Decimal, RecordMeta, Result, SchemaBuilder, Transformation, Value,
-};
+use tributary_api::{ConfigDef, ConfigMap, ConnectError, ConnectRecord, Decimal, RecordMeta, Result, SchemaBuilder, Transformation, Value};
 
 fn struct_field_values(s: &tributary_api::Struct) -> impl Iterator<Item = (String, Value)> + '_ {
     s.schema().fields().iter().map(move |f| (f.name().to_owned(), s.get_without_default(f.name()).cloned().unwrap_or(Value::Null)))
@@ -16,8 +14,14 @@ fn struct_field_values(s: &tributary_api::Struct) -> impl Iterator<Item = (Strin
 
 fn replace_def() -> ConfigDef {
     ConfigDef::new()
-        .define(ConfigKey::new("exclude", ConfigType::List, Importance::Medium, "Fields to exclude. This takes precedence over the fields to include.").default_value(""))
-        .define(ConfigKey::new("include", ConfigType::List, Importance::Medium, "Fields to include. If specified, only these fields will be used.").default_value(""))
+        .define(
+            ConfigKey::new("exclude", ConfigType::List, Importance::Medium, "Fields to exclude. This takes precedence over the fields to include.")
+                .default_value(""),
+        )
+        .define(
+            ConfigKey::new("include", ConfigType::List, Importance::Medium, "Fields to include. If specified, only these fields will be used.")
+                .default_value(""),
+        )
         .define(ConfigKey::new("renames", ConfigType::List, Importance::Medium, "Field rename mappings, as old:new pairs.").default_value(""))
         .define(ConfigKey::new("blacklist", ConfigType::List, Importance::Low, "Deprecated. Use exclude instead.").default_null())
         .define(ConfigKey::new("whitelist", ConfigType::List, Importance::Low, "Deprecated. Use include instead.").default_null())
@@ -103,8 +107,24 @@ impl<M: RecordMeta> Transformation<M> for ReplaceField {
 fn mask_def() -> ConfigDef {
     ConfigDef::new()
         .define(ConfigKey::new("fields", ConfigType::List, Importance::High, "Names of fields to mask."))
-        .define(ConfigKey::new("replacement", ConfigType::String, Importance::Low, "Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only).").default_null())
-        .define(ConfigKey::new("replace.null.with.default", ConfigType::Boolean, Importance::Medium, "Whether to replace fields that have a default value and that are null to the default value.").default_value("true"))
+        .define(
+            ConfigKey::new(
+                "replacement",
+                ConfigType::String,
+                Importance::Low,
+                "Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only).",
+            )
+            .default_null(),
+        )
+        .define(
+            ConfigKey::new(
+                "replace.null.with.default",
+                ConfigType::Boolean,
+                Importance::Medium,
+                "Whether to replace fields that have a default value and that are null to the default value.",
+            )
+            .default_value("true"),
+        )
 }
 
 /// Kafka's MaskField: replace field values with the type's "empty" value, or `replacement`.
@@ -209,7 +229,15 @@ impl<M: RecordMeta> Transformation<M> for MaskField {
 fn value_to_key_def() -> ConfigDef {
     ConfigDef::new()
         .define(ConfigKey::new("fields", ConfigType::List, Importance::High, "Field names on the record value to extract as the record key."))
-        .define(ConfigKey::new("replace.null.with.default", ConfigType::Boolean, Importance::Medium, "Whether to replace fields that have a default value and that are null to the default value.").default_value("true"))
+        .define(
+            ConfigKey::new(
+                "replace.null.with.default",
+                ConfigType::Boolean,
+                Importance::Medium,
+                "Whether to replace fields that have a default value and that are null to the default value.",
+            )
+            .default_value("true"),
+        )
 }
 
 /// Kafka's ValueToKey: the key becomes a map (or struct) of some value fields.
@@ -267,9 +295,15 @@ impl<M: RecordMeta> Transformation<M> for ValueToKey {
 // ---------------------------------------------------------------- ExtractField
 
 fn extract_def() -> ConfigDef {
-    ConfigDef::new()
-        .define(ConfigKey::new("field", ConfigType::String, Importance::Medium, "Field name to extract."))
-        .define(ConfigKey::new("replace.null.with.default", ConfigType::Boolean, Importance::Medium, "Whether to replace fields that have a default value and that are null to the default value.").default_value("true"))
+    ConfigDef::new().define(ConfigKey::new("field", ConfigType::String, Importance::Medium, "Field name to extract.")).define(
+        ConfigKey::new(
+            "replace.null.with.default",
+            ConfigType::Boolean,
+            Importance::Medium,
+            "Whether to replace fields that have a default value and that are null to the default value.",
+        )
+        .default_value("true"),
+    )
 }
 
 /// Kafka's ExtractField: the key or value becomes one of its fields.
@@ -319,7 +353,12 @@ impl<M: RecordMeta> Transformation<M> for ExtractField {
 // ---------------------------------------------------------------- HoistField
 
 fn hoist_def() -> ConfigDef {
-    ConfigDef::new().define(ConfigKey::new("field", ConfigType::String, Importance::Medium, "Field name for the single field that will be created in the resulting Struct or Map."))
+    ConfigDef::new().define(ConfigKey::new(
+        "field",
+        ConfigType::String,
+        Importance::Medium,
+        "Field name for the single field that will be created in the resulting Struct or Map.",
+    ))
 }
 
 /// Kafka's HoistField: wraps the key or value in a struct (or map) with one field.

@@ -50,7 +50,12 @@ pub fn class_matches(class: &str, name: &str) -> bool {
 
 macro_rules! transform {
     ($class:literal, $make:expr) => {
-        TransformPlugin { class: concat!("org.apache.kafka.connect.transforms.", $class), version: VERSION, source: || Box::new($make), sink: || Box::new($make) }
+        TransformPlugin {
+            class: concat!("org.apache.kafka.connect.transforms.", $class),
+            version: VERSION,
+            source: || Box::new($make),
+            sink: || Box::new($make),
+        }
     };
 }
 

@@ -52,9 +52,12 @@ impl<M: RecordMeta> Transformation<M> for DropHeaders {
 }
 
 fn insert_header_def() -> ConfigDef {
-    ConfigDef::new()
-        .define(ConfigKey::new("header", ConfigType::String, Importance::High, "The name of the header."))
-        .define(ConfigKey::new("value.literal", ConfigType::String, Importance::High, "The literal value that is to be set as the header value on all records."))
+    ConfigDef::new().define(ConfigKey::new("header", ConfigType::String, Importance::High, "The name of the header.")).define(ConfigKey::new(
+        "value.literal",
+        ConfigType::String,
+        Importance::High,
+        "The literal value that is to be set as the header value on all records.",
+    ))
 }
 
 /// Kafka's InsertHeader: a header with a literal value, typed as `Values.parseString` would.
@@ -87,7 +90,15 @@ fn set_schema_def() -> ConfigDef {
     ConfigDef::new()
         .define(ConfigKey::new("schema.name", ConfigType::String, Importance::High, "Schema name to set.").default_null())
         .define(ConfigKey::new("schema.version", ConfigType::Int, Importance::High, "Schema version to set.").default_null())
-        .define(ConfigKey::new("replace.null.with.default", ConfigType::Boolean, Importance::Medium, "Whether to replace fields that have a default value and that are null to the default value.").default_value("true"))
+        .define(
+            ConfigKey::new(
+                "replace.null.with.default",
+                ConfigType::Boolean,
+                Importance::Medium,
+                "Whether to replace fields that have a default value and that are null to the default value.",
+            )
+            .default_value("true"),
+        )
 }
 
 /// Kafka's SetSchemaMetadata: sets the name and/or version of the key or value schema (and of

@@ -5,7 +5,12 @@ use tributary_api::config::{ConfigKey, ConfigType, Importance};
 use tributary_api::{ConfigDef, ConfigMap, ConnectError, ConnectRecord, Predicate, RecordMeta, Result};
 
 fn topic_def() -> ConfigDef {
-    ConfigDef::new().define(ConfigKey::new("pattern", ConfigType::String, Importance::Medium, "A Java regular expression for matching against the name of a record's topic."))
+    ConfigDef::new().define(ConfigKey::new(
+        "pattern",
+        ConfigType::String,
+        Importance::Medium,
+        "A Java regular expression for matching against the name of a record's topic.",
+    ))
 }
 
 /// True when the whole topic name matches `pattern`.
@@ -21,10 +26,9 @@ impl<M: RecordMeta> Predicate<M> for TopicNameMatches {
         if pattern.is_empty() {
             return Err(ConnectError::config("Invalid value  for configuration pattern: String must be non-empty"));
         }
-        self.pattern = Some(
-            regex::Regex::new(&format!("^(?:{pattern})$"))
-                .map_err(|e| ConnectError::config(format!("Invalid value {pattern} for configuration pattern: entry must be a Java-compatible regular expression: {e}")))?,
-        );
+        self.pattern = Some(regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+            ConnectError::config(format!("Invalid value {pattern} for configuration pattern: entry must be a Java-compatible regular expression: {e}"))
+        })?);
         Ok(())
     }
     fn test(&self, r: &ConnectRecord<M>) -> bool {

@@ -5,9 +5,12 @@ use tributary_api::config::{ConfigKey, ConfigType, Importance};
 use tributary_api::{ConfigDef, ConfigMap, ConnectError, ConnectRecord, RecordMeta, Result, Transformation};
 
 fn regex_def() -> ConfigDef {
-    ConfigDef::new()
-        .define(ConfigKey::new("regex", ConfigType::String, Importance::High, "Regular expression to use for matching."))
-        .define(ConfigKey::new("replacement", ConfigType::String, Importance::High, "Replacement string."))
+    ConfigDef::new().define(ConfigKey::new("regex", ConfigType::String, Importance::High, "Regular expression to use for matching.")).define(ConfigKey::new(
+        "replacement",
+        ConfigType::String,
+        Importance::High,
+        "Replacement string.",
+    ))
 }
 
 /// Kafka's RegexRouter: when the whole topic name matches `regex`, it becomes `replacement`
@@ -47,12 +50,22 @@ impl<M: RecordMeta> Transformation<M> for RegexRouter {
 fn timestamp_def() -> ConfigDef {
     ConfigDef::new()
         .define(
-            ConfigKey::new("topic.format", ConfigType::String, Importance::High, "Format string which can contain ${topic} and ${timestamp} as placeholders for the topic and timestamp, respectively.")
-                .default_value("${topic}-${timestamp}"),
+            ConfigKey::new(
+                "topic.format",
+                ConfigType::String,
+                Importance::High,
+                "Format string which can contain ${topic} and ${timestamp} as placeholders for the topic and timestamp, respectively.",
+            )
+            .default_value("${topic}-${timestamp}"),
         )
         .define(
-            ConfigKey::new("timestamp.format", ConfigType::String, Importance::High, "Format string for the timestamp that is compatible with java.text.SimpleDateFormat.")
-                .default_value("yyyyMMdd"),
+            ConfigKey::new(
+                "timestamp.format",
+                ConfigType::String,
+                Importance::High,
+                "Format string for the timestamp that is compatible with java.text.SimpleDateFormat.",
+            )
+            .default_value("yyyyMMdd"),
         )
 }
 

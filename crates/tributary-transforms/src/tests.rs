@@ -71,7 +71,17 @@ fn timestamp_router_formats_utc_dates() {
 
 #[test]
 fn insert_field_on_structs_and_maps() {
-    let t = sink_transform("InsertField$Value", &[("topic.field", "topic!"), ("partition.field", "p"), ("offset.field", "off"), ("timestamp.field", "ts"), ("static.field", "src"), ("static.value", "crm")]);
+    let t = sink_transform(
+        "InsertField$Value",
+        &[
+            ("topic.field", "topic!"),
+            ("partition.field", "p"),
+            ("offset.field", "off"),
+            ("timestamp.field", "ts"),
+            ("static.field", "src"),
+            ("static.value", "crm"),
+        ],
+    );
     let out = t.apply(sink_record(Some(person_schema()), person())).unwrap().unwrap();
     let schema = out.value_schema.clone().unwrap();
     assert_eq!(field_names(&schema), vec!["id", "name", "ssn", "topic", "p", "off", "ts", "src"]);
@@ -90,7 +100,14 @@ fn insert_field_on_structs_and_maps() {
     let out = t.apply(sink_record(None, map(&[("a", Value::Int64(1))]))).unwrap().unwrap();
     assert_eq!(
         out.value,
-        map(&[("a", Value::Int64(1)), ("topic", "orders".into()), ("p", Value::Int32(2)), ("off", Value::Int64(42)), ("ts", Value::Int64(1_700_000_000_000)), ("src", "crm".into())])
+        map(&[
+            ("a", Value::Int64(1)),
+            ("topic", "orders".into()),
+            ("p", Value::Int32(2)),
+            ("off", Value::Int64(42)),
+            ("ts", Value::Int64(1_700_000_000_000)),
+            ("src", "crm".into())
+        ])
     );
     let tomb = t.apply(sink_record(None, Value::Null)).unwrap().unwrap();
     assert_eq!(tomb.value, Value::Null, "tombstones pass through");

@@ -55,7 +55,11 @@ fn missing_name_and_unreadable_files_are_refused() {
     let (code, err) = run(dir.path(), GOOD_WORKER, &[("c.properties", "connector.class=FileStreamSource\ntopic=t\n")]);
     assert_ne!(code, 0);
     assert!(err.contains("is missing the mandatory 'name' configuration"), "{err}");
-    let (code, err) = run(dir.path(), "key.converter=x\nvalue.converter=y\noffset.storage.file.filename=o\n", &[("sink.properties", "name=s\nconnector.class=FileStreamSink\n")]);
+    let (code, err) = run(
+        dir.path(),
+        "key.converter=x\nvalue.converter=y\noffset.storage.file.filename=o\n",
+        &[("sink.properties", "name=s\nconnector.class=FileStreamSink\n")],
+    );
     assert_ne!(code, 0);
     assert!(err.contains("Must configure one of topics or topics.regex"), "{err}");
     let out = Command::new(env!("CARGO_BIN_EXE_tributary")).arg("standalone").arg(dir.path().join("absent.properties")).output().unwrap();

@@ -22,7 +22,9 @@ fn quickstart_copies_a_file_through_the_embedded_broker() {
     let sink = dir.path().join("sink.properties");
     std::fs::write(&sink, format!("name=local-file-sink\nconnector.class=FileStreamSink\nfile={}\ntopics=connect-test\n", output.display())).unwrap();
     let worker = WorkerProcess::start(dir.path(), &props, &[src, sink], port);
-    wait_until(Duration::from_secs(90), "the sink file to hold every line", || std::fs::metadata(&output).map(|m| m.len() as usize >= data.len()).unwrap_or(false));
+    wait_until(Duration::from_secs(90), "the sink file to hold every line", || {
+        std::fs::metadata(&output).map(|m| m.len() as usize >= data.len()).unwrap_or(false)
+    });
     let (code, body) = http(port, "GET", "/", None).unwrap();
     assert_eq!(code, 200);
     assert!(body.contains("\"kafka_cluster_id\":\"tributary-embedded\""), "{body}");

@@ -27,7 +27,9 @@ fn hundred_thousand_lines_file_to_topic_to_file_byte_identical() {
     let port = free_port();
     let worker = WorkerProcess::start(dir.path(), &worker_props(&bootstrap, port, &offsets, 1000), &[src_file, sink_file], port);
 
-    wait_until(Duration::from_secs(120), "the sink file to hold every line", || std::fs::metadata(&output).map(|m| m.len() as usize >= data.len()).unwrap_or(false));
+    wait_until(Duration::from_secs(120), "the sink file to hold every line", || {
+        std::fs::metadata(&output).map(|m| m.len() as usize >= data.len()).unwrap_or(false)
+    });
     // Both connectors are RUNNING and shaped as Kafka Connect reports them.
     let (code, body) = http(port, "GET", &format!("/connectors/{source}/status"), None).unwrap();
     assert_eq!(code, 200, "{body}");
@@ -42,7 +44,9 @@ fn hundred_thousand_lines_file_to_topic_to_file_byte_identical() {
     assert_eq!(tasks[0]["config"]["topics"], topic.as_str());
 
     // The sink's group commits every offset once flushed; the source's file offset reaches EOF.
-    wait_until(Duration::from_secs(30), "the sink group to commit offset 100000", || committed_offset(&bootstrap, &format!("connect-{sink}"), &topic) == Some(100_000));
+    wait_until(Duration::from_secs(30), "the sink group to commit offset 100000", || {
+        committed_offset(&bootstrap, &format!("connect-{sink}"), &topic) == Some(100_000)
+    });
     wait_until(Duration::from_secs(30), "the source offset to reach the end of the file", || {
         std::fs::read_to_string(&offsets).map(|t| t.contains(&format!(r#"{{\"position\":{}}}"#, data.len()))).unwrap_or(false)
     });
@@ -151,7 +155,9 @@ fn transforms_on_both_sides_and_dropped_records_still_commit_offsets() {
     let offsets = dir.path().join("connect.offsets");
     let port = free_port();
     let worker = WorkerProcess::start(dir.path(), &worker_props(&bootstrap, port, &offsets, 500), &paths, port);
-    wait_until(Duration::from_secs(60), "the sink file to hold every line", || std::fs::metadata(&output).map(|m| m.len() as usize >= data.len()).unwrap_or(false));
+    wait_until(Duration::from_secs(60), "the sink file to hold every line", || {
+        std::fs::metadata(&output).map(|m| m.len() as usize >= data.len()).unwrap_or(false)
+    });
     // The routed topic holds the hoisted, enriched JSON.
     let records = read_topic(&bootstrap, &format!("{topic}-routed"), 1_000, Duration::from_secs(20));
     assert_eq!(records.len(), 1_000);

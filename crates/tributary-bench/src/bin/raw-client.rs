@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(mode), Some(bootstrap), Some(topic), Some(records)) = (args.first(), args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<usize>().ok())) else {
+    let (Some(mode), Some(bootstrap), Some(topic), Some(records)) = (args.first(), args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<usize>().ok()))
+    else {
         eprintln!("usage: raw-client produce|consume BOOTSTRAP TOPIC RECORDS [SIZE]");
         return ExitCode::from(2);
     };

@@ -32,20 +32,37 @@ impl Default for JsonConverter {
 
 fn config_def() -> ConfigDef {
     ConfigDef::new()
-        .define(ConfigKey::new(SCHEMAS_ENABLE, ConfigType::Boolean, Importance::High, "Include schemas within each serialized value and key").default_value("true"))
         .define(
-            ConfigKey::new(SCHEMAS_CACHE_SIZE, ConfigType::Int, Importance::High, "The maximum number of schemas that can be cached in this converter instance")
-                .default_value("1000")
-                .validator(Validator::at_least(0.0)),
+            ConfigKey::new(SCHEMAS_ENABLE, ConfigType::Boolean, Importance::High, "Include schemas within each serialized value and key").default_value("true"),
         )
         .define(
-            ConfigKey::new(DECIMAL_FORMAT, ConfigType::String, Importance::Low, "Controls which format this converter will serialize decimals in: BASE64 or NUMERIC")
-                .default_value("BASE64")
-                .validator(Validator::OneOf(vec!["BASE64", "NUMERIC"])),
+            ConfigKey::new(
+                SCHEMAS_CACHE_SIZE,
+                ConfigType::Int,
+                Importance::High,
+                "The maximum number of schemas that can be cached in this converter instance",
+            )
+            .default_value("1000")
+            .validator(Validator::at_least(0.0)),
         )
         .define(
-            ConfigKey::new(REPLACE_NULL_WITH_DEFAULT, ConfigType::Boolean, Importance::Low, "Whether to replace fields that have a default value and that are null to the default value")
-                .default_value("true"),
+            ConfigKey::new(
+                DECIMAL_FORMAT,
+                ConfigType::String,
+                Importance::Low,
+                "Controls which format this converter will serialize decimals in: BASE64 or NUMERIC",
+            )
+            .default_value("BASE64")
+            .validator(Validator::OneOf(vec!["BASE64", "NUMERIC"])),
+        )
+        .define(
+            ConfigKey::new(
+                REPLACE_NULL_WITH_DEFAULT,
+                ConfigType::Boolean,
+                Importance::Low,
+                "Whether to replace fields that have a default value and that are null to the default value",
+            )
+            .default_value("true"),
         )
 }
 

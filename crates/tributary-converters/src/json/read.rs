@@ -10,10 +10,7 @@ use tributary_api::{ConnectError, Decimal, Result, Schema, SchemaBuilder, Schema
 /// Parses a schema from Kafka's JSON schema form.
 pub fn read_schema(json: &Json) -> Result<SchemaRef> {
     let obj = json.as_object().ok_or_else(|| ConnectError::data(format!("Schema must be a JSON object, found {json}")))?;
-    let type_name = obj
-        .get("type")
-        .and_then(Json::as_str)
-        .ok_or_else(|| ConnectError::data("Schema must contain 'type' field"))?;
+    let type_name = obj.get("type").and_then(Json::as_str).ok_or_else(|| ConnectError::data("Schema must contain 'type' field"))?;
     let mut builder = match type_name {
         "boolean" => SchemaBuilder::new(SchemaType::Boolean),
         "int8" => SchemaBuilder::new(SchemaType::Int8),
@@ -34,16 +31,11 @@ pub fn read_schema(json: &Json) -> Result<SchemaRef> {
             SchemaBuilder::map(read_schema(keys)?, read_schema(values)?)
         }
         "struct" => {
-            let fields = obj
-                .get("fields")
-                .and_then(Json::as_array)
-                .ok_or_else(|| ConnectError::data("Struct schema's \"fields\" argument is not an array."))?;
+            let fields =
+                obj.get("fields").and_then(Json::as_array).ok_or_else(|| ConnectError::data("Struct schema's \"fields\" argument is not an array."))?;
             let mut b = SchemaBuilder::struct_();
             for f in fields {
-                let name = f
-                    .get("field")
-                    .and_then(Json::as_str)
-                    .ok_or_else(|| ConnectError::data("Struct schema's field name not specified properly"))?;
+                let name = f.get("field").and_then(Json::as_str).ok_or_else(|| ConnectError::data("Struct schema's field name not specified properly"))?;
                 b = b.field(name, read_schema(f)?);
             }
             b

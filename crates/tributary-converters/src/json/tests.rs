@@ -69,8 +69,16 @@ fn primitives_with_and_without_schema() {
         (Schema::optional_boolean(), Value::Boolean(true), r#"{"schema":{"type":"boolean","optional":true},"payload":true}"#),
         (Schema::string(), Value::String("a\"b\\c\n\u{1}é/".into()), r#"{"schema":{"type":"string","optional":false},"payload":"a\"b\\c\n\u0001é/"}"#),
         (Schema::bytes(), Value::Bytes(vec![0, 1, 255]), r#"{"schema":{"type":"bytes","optional":false},"payload":"AAH/"}"#),
-        (logical::date().build_ref(), Value::Int32(19000), r#"{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Date","version":1},"payload":19000}"#),
-        (logical::time().build_ref(), Value::Int32(3_600_000), r#"{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Time","version":1},"payload":3600000}"#),
+        (
+            logical::date().build_ref(),
+            Value::Int32(19000),
+            r#"{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Date","version":1},"payload":19000}"#,
+        ),
+        (
+            logical::time().build_ref(),
+            Value::Int32(3_600_000),
+            r#"{"schema":{"type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Time","version":1},"payload":3600000}"#,
+        ),
     ];
     for (schema, value, expected) in cases {
         assert_eq!(ser(&c, Some(&schema), &value), expected);
@@ -149,10 +157,7 @@ fn tombstones_and_errors() {
     let schemaless = conv(false, DecimalFormat::Base64);
     assert_eq!(
         schemaless.deserialize(Some(br#"{"a":1,"b":[1.5,"x",null,true]}"#)).unwrap().value,
-        Value::Map(vec![
-            ("a".into(), Value::Int64(1)),
-            ("b".into(), Value::Array(vec![Value::Float64(1.5), "x".into(), Value::Null, Value::Boolean(true)])),
-        ])
+        Value::Map(vec![("a".into(), Value::Int64(1)), ("b".into(), Value::Array(vec![Value::Float64(1.5), "x".into(), Value::Null, Value::Boolean(true)])),])
     );
 }
 
@@ -200,9 +205,8 @@ fn schema_and_value() -> impl Strategy<Value = (SchemaRef, Value)> {
                 let entries = keys.into_iter().map(|k| (Value::String(k), value.clone())).collect();
                 (SchemaBuilder::map(Schema::string(), schema).build_ref(), Value::Map(entries))
             }),
-            (inner.clone(), any::<i32>()).prop_map(|((schema, value), k)| {
-                (SchemaBuilder::map(Schema::int32(), schema).build_ref(), Value::Map(vec![(Value::Int32(k), value)]))
-            }),
+            (inner.clone(), any::<i32>())
+                .prop_map(|((schema, value), k)| { (SchemaBuilder::map(Schema::int32(), schema).build_ref(), Value::Map(vec![(Value::Int32(k), value)])) }),
             proptest::collection::vec(inner, 1..4).prop_map(|fields| {
                 let mut b = SchemaBuilder::struct_().name("S");
                 for (i, (schema, _)) in fields.iter().enumerate() {

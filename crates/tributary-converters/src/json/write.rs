@@ -247,14 +247,7 @@ fn write_decimal(out: &mut String, d: &tributary_api::Decimal, format: DecimalFo
     }
 }
 
-fn write_map(
-    out: &mut String,
-    entries: &[(Value, Value)],
-    as_object: bool,
-    ks: Option<&Schema>,
-    vs: Option<&Schema>,
-    opts: WriteOptions,
-) -> Result<()> {
+fn write_map(out: &mut String, entries: &[(Value, Value)], as_object: bool, ks: Option<&Schema>, vs: Option<&Schema>, opts: WriteOptions) -> Result<()> {
     if as_object {
         out.push('{');
         for (i, (k, v)) in entries.iter().enumerate() {

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 /// The broker under test: `TRIBUTARY_TEST_BOOTSTRAP` (set by `scripts/test.sh`, which starts
 /// Apache Kafka), or any cluster you point it at.
 pub fn bootstrap() -> String {
-    std::env::var("TRIBUTARY_TEST_BOOTSTRAP").unwrap_or_else(|_| {
-        panic!("TRIBUTARY_TEST_BOOTSTRAP is not set: run scripts/test.sh (it starts Apache Kafka) or point it at a broker")
-    })
+    std::env::var("TRIBUTARY_TEST_BOOTSTRAP")
+        .unwrap_or_else(|_| panic!("TRIBUTARY_TEST_BOOTSTRAP is not set: run scripts/test.sh (it starts Apache Kafka) or point it at a broker"))
 }
 
 /// A name no other test (or earlier run) uses.
@@ -107,7 +106,11 @@ pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io:
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let body = body.unwrap_or("");
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
     let mut out = String::new();
     s.read_to_string(&mut out)?;
     let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
@@ -140,12 +143,8 @@ pub fn wait_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool)
 
 /// Every record value of a single-partition topic, from the beginning, with its timestamp.
 pub fn read_topic(bootstrap: &str, topic: &str, expected_at_least: usize, timeout: Duration) -> Vec<(String, i64)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", unique("reader"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", unique("reader")).set("enable.auto.commit", "false").create().unwrap();
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning).unwrap();
     consumer.assign(&tpl).unwrap();
