@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: unit, property and integration tests, the integration tests against a real
-# Apache Kafka broker (KRaft, fetched from Maven Central and started by scripts/kafka.sh).
+# Apache Kafka broker (KRaft, fetched from Maven Central and started by scripts/kafka.sh), and the
+# differential tests against Apache Kafka Connect itself (also from Maven Central).
 # Set TRIBUTARY_TEST_BOOTSTRAP to use a cluster of your own instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started_here=""
+# Apache Kafka Connect itself, for the differential tests (crates/tributary/tests/reference_connect.rs).
+scripts/kafka.sh fetch-connect
 if [ -z "${TRIBUTARY_TEST_BOOTSTRAP:-}" ]; then
   port="${KAFKA_PORT:-39092}"
   scripts/kafka.sh fetch
