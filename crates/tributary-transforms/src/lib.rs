@@ -4,18 +4,26 @@
 //! Each transformation is written once over `ConnectRecord<M>`; the registry hands out instances
 //! for sources (`M = SourceMeta`) and sinks (`M = SinkMeta`).
 
+mod cast;
 mod fields;
+mod flatten;
+mod header_from;
 mod insert_field;
 mod misc;
 mod predicates;
 mod router;
+mod timestamp_converter;
 mod util;
 
+pub use cast::Cast;
 pub use fields::{ExtractField, HoistField, MaskField, ReplaceField, ValueToKey};
+pub use flatten::Flatten;
+pub use header_from::HeaderFrom;
 pub use insert_field::InsertField;
 pub use misc::{DropHeaders, Filter, InsertHeader, SetSchemaMetadata};
 pub use predicates::{HasHeaderKey, RecordIsTombstone, TopicNameMatches};
 pub use router::{RegexRouter, TimestampRouter};
+pub use timestamp_converter::TimestampConverter;
 pub use util::Side;
 
 use tributary_api::{Predicate, SinkMeta, SourceMeta, Transformation};
@@ -70,14 +78,19 @@ macro_rules! predicate {
     };
 }
 
-/// Every transformation this build has, sorted by class name. Kafka's `Cast`, `Flatten`,
-/// `HeaderFrom` and `TimestampConverter` are not here yet; asking for them is a config error.
+/// Every transformation shipped with Apache Kafka, sorted by class name.
 pub fn transformations() -> Vec<TransformPlugin> {
     let mut all = vec![
+        transform!("Cast$Key", Cast::new(Side::Key)),
+        transform!("Cast$Value", Cast::new(Side::Value)),
         transform!("DropHeaders", DropHeaders::default()),
         transform!("ExtractField$Key", ExtractField::new(Side::Key)),
         transform!("ExtractField$Value", ExtractField::new(Side::Value)),
         transform!("Filter", Filter),
+        transform!("Flatten$Key", Flatten::new(Side::Key)),
+        transform!("Flatten$Value", Flatten::new(Side::Value)),
+        transform!("HeaderFrom$Key", HeaderFrom::new(Side::Key)),
+        transform!("HeaderFrom$Value", HeaderFrom::new(Side::Value)),
         transform!("HoistField$Key", HoistField::new(Side::Key)),
         transform!("HoistField$Value", HoistField::new(Side::Value)),
         transform!("InsertField$Key", InsertField::new(Side::Key)),
@@ -90,6 +103,8 @@ pub fn transformations() -> Vec<TransformPlugin> {
         transform!("ReplaceField$Value", ReplaceField::new(Side::Value)),
         transform!("SetSchemaMetadata$Key", SetSchemaMetadata::new(Side::Key)),
         transform!("SetSchemaMetadata$Value", SetSchemaMetadata::new(Side::Value)),
+        transform!("TimestampConverter$Key", TimestampConverter::new(Side::Key)),
+        transform!("TimestampConverter$Value", TimestampConverter::new(Side::Value)),
         transform!("TimestampRouter", TimestampRouter::default()),
         transform!("ValueToKey", ValueToKey::default()),
     ];

@@ -203,8 +203,83 @@ fn predicates_match_topics_headers_and_tombstones() {
 
 #[test]
 fn unknown_and_missing_config_is_refused() {
-    assert!(transformation("Cast$Value").is_none());
+    assert!(transformation("Nope$Value").is_none());
     let mut t = (transformation("RegexRouter").unwrap().sink)();
     let err = t.configure(&cfg(&[("regex", "(")])).unwrap_err().to_string();
     assert!(err.contains("Missing required configuration \"replacement\""), "{err}");
+}
+
+#[test]
+fn cast_whole_values_and_fields() {
+    let t = sink_transform("Cast$Value", &[("spec", "string")]);
+    let out = t.apply(sink_record(Some(Schema::int32()), Value::Int32(42))).unwrap().unwrap();
+    assert_eq!((out.value_schema.as_deref().map(|s| s.type_()), out.value), (Some(tributary_api::SchemaType::String), Value::String("42".into())));
+    let t = sink_transform("Cast$Value", &[("spec", "id:string,name:int64")]);
+    let schema = SchemaBuilder::struct_().field("id", Schema::int32()).field("name", Schema::optional_string()).build_ref();
+    let v = Value::Struct(Struct::new(schema.clone()).unwrap().with("id", 7).unwrap().with("name", "12").unwrap());
+    let out = t.apply(sink_record(Some(schema), v)).unwrap().unwrap();
+    let Value::Struct(s) = &out.value else { panic!() };
+    assert_eq!((s.get("id"), s.get("name")), (Some(&Value::String("7".into())), Some(&Value::Int64(12))));
+    assert!(out.value_schema.unwrap().field("name").unwrap().schema().is_optional(), "optionality is kept");
+    let t = sink_transform("Cast$Value", &[("spec", "f:boolean,n:int8")]);
+    let out = t.apply(sink_record(None, map(&[("f", Value::Int64(0)), ("n", Value::Float64(3.9))]))).unwrap().unwrap();
+    assert_eq!(out.value, map(&[("f", Value::Boolean(false)), ("n", Value::Int8(3))]));
+    let err = t.apply(sink_record(None, map(&[("n", Value::Int64(300))]))).unwrap_err().to_string();
+    assert!(err.contains("out of range"), "{err}");
+    let mut bad = (transformation("Cast$Value").unwrap().sink)();
+    assert!(bad.configure(&cfg(&[("spec", "a:uuid")])).unwrap_err().to_string().contains("Invalid type found in casting spec: uuid"));
+}
+
+#[test]
+fn flatten_structs_and_maps() {
+    let inner = SchemaBuilder::struct_().field("city", Schema::string()).field("zip", Schema::int32()).optional().build_ref();
+    let schema = SchemaBuilder::struct_().name("P").field("id", Schema::int32()).field("addr", inner.clone()).build_ref();
+    let addr = Struct::new(inner).unwrap().with("city", "Oslo").unwrap().with("zip", 150).unwrap();
+    let v = Value::Struct(Struct::new(schema.clone()).unwrap().with("id", 1).unwrap().with("addr", Value::Struct(addr)).unwrap());
+    let t = sink_transform("Flatten$Value", &[("delimiter", "_")]);
+    let out = t.apply(sink_record(Some(schema), v)).unwrap().unwrap();
+    let out_schema = out.value_schema.clone().unwrap();
+    assert_eq!(field_names(&out_schema), vec!["id", "addr_city", "addr_zip"]);
+    assert!(out_schema.field("addr_city").unwrap().schema().is_optional(), "fields of an optional struct become optional");
+    let Value::Struct(s) = &out.value else { panic!() };
+    assert_eq!((s.get("addr_city"), s.get("addr_zip")), (Some(&Value::String("Oslo".into())), Some(&Value::Int32(150))));
+    let t = sink_transform("Flatten$Value", &[]);
+    let out = t.apply(sink_record(None, map(&[("a", map(&[("b", Value::Int64(1)), ("c", map(&[("d", Value::Boolean(true))]))]))]))).unwrap().unwrap();
+    assert_eq!(out.value, map(&[("a.b", Value::Int64(1)), ("a.c.d", Value::Boolean(true))]));
+}
+
+#[test]
+fn header_from_copies_or_moves() {
+    let t = sink_transform("HeaderFrom$Value", &[("fields", "id,ssn"), ("headers", "h_id,h_ssn"), ("operation", "move")]);
+    let out = t.apply(sink_record(Some(person_schema()), person())).unwrap().unwrap();
+    assert_eq!(field_names(out.value_schema.as_ref().unwrap()), vec!["name"]);
+    let h = out.headers.last_with_name("h_id").unwrap();
+    assert_eq!((h.value.clone(), h.schema.as_deref().map(|s| s.type_())), (Value::Int32(7), Some(tributary_api::SchemaType::Int32)));
+    let t = sink_transform("HeaderFrom$Value", &[("fields", "a"), ("headers", "ha"), ("operation", "copy")]);
+    let out = t.apply(sink_record(None, map(&[("a", Value::Int64(5))]))).unwrap().unwrap();
+    assert_eq!(out.value, map(&[("a", Value::Int64(5))]));
+    assert_eq!(out.headers.last_with_name("ha").unwrap().value, Value::Int64(5));
+    let mut bad = (transformation("HeaderFrom$Value").unwrap().sink)();
+    assert!(bad.configure(&cfg(&[("fields", "a,b"), ("headers", "x"), ("operation", "copy")])).unwrap_err().to_string().contains("same number of elements"));
+}
+
+#[test]
+fn timestamp_converter_between_representations() {
+    let t = sink_transform("TimestampConverter$Value", &[("target.type", "string"), ("format", "yyyy-MM-dd")]);
+    let ts = tributary_api::schema::logical::timestamp().build_ref();
+    let out = t.apply(sink_record(Some(ts.clone()), Value::Int64(1_700_000_000_000))).unwrap().unwrap();
+    assert_eq!(out.value, Value::String("2023-11-14".into()));
+    let t = sink_transform("TimestampConverter$Value", &[("target.type", "Timestamp"), ("format", "yyyy-MM-dd"), ("field", "when")]);
+    let out = t.apply(sink_record(None, map(&[("when", "2023-11-14".into())]))).unwrap().unwrap();
+    assert_eq!(out.value, map(&[("when", Value::Int64(1_699_920_000_000))]));
+    let t = sink_transform("TimestampConverter$Value", &[("target.type", "unix"), ("unix.precision", "seconds")]);
+    let out = t.apply(sink_record(Some(ts.clone()), Value::Int64(1_700_000_000_999))).unwrap().unwrap();
+    assert_eq!(out.value, Value::Int64(1_700_000_000));
+    let t = sink_transform("TimestampConverter$Value", &[("target.type", "Date")]);
+    let out = t.apply(sink_record(Some(ts), Value::Int64(1_700_000_000_000))).unwrap().unwrap();
+    assert_eq!((out.value, out.value_schema.unwrap().name()), (Value::Int32(19_675), Some("org.apache.kafka.connect.data.Date")));
+    let t = sink_transform("TimestampConverter$Value", &[("target.type", "Timestamp"), ("format", "yyyy-MM-dd")]);
+    assert!(t.apply(sink_record(None, Value::String("14/11/2023".into()))).unwrap_err().to_string().contains("Could not parse timestamp"));
+    let mut bad = (transformation("TimestampConverter$Value").unwrap().sink)();
+    assert!(bad.configure(&cfg(&[("target.type", "string")])).unwrap_err().to_string().contains("requires format"));
 }

@@ -158,3 +158,22 @@ fn schemaless_chain_matches_apache_kafka_connect_byte_for_byte() {
         200,
     );
 }
+
+#[test]
+fn nesting_cast_and_header_chain_matches_apache_kafka_connect_byte_for_byte() {
+    differential(
+        "nested",
+        JSON_WITH_SCHEMAS,
+        "name=@NAME@\nconnector.class=FileStreamSource\nfile=@FILE@\ntopic=@TOPIC@\n\
+         topic.creation.default.partitions=1\ntopic.creation.default.replication.factor=1\n\
+         transforms=hoist,origin,wrap,flat,cast,header,route\n\
+         transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value\ntransforms.hoist.field=line\n\
+         transforms.origin.type=org.apache.kafka.connect.transforms.InsertField$Value\ntransforms.origin.static.field=origin\ntransforms.origin.static.value=file\ntransforms.origin.partition.field=part\n\
+         transforms.wrap.type=org.apache.kafka.connect.transforms.HoistField$Value\ntransforms.wrap.field=inner\n\
+         transforms.flat.type=org.apache.kafka.connect.transforms.Flatten$Value\ntransforms.flat.delimiter=_\n\
+         transforms.cast.type=org.apache.kafka.connect.transforms.Cast$Value\ntransforms.cast.spec=inner_part:string\n\
+         transforms.header.type=org.apache.kafka.connect.transforms.HeaderFrom$Value\ntransforms.header.fields=inner_origin\ntransforms.header.headers=origin\ntransforms.header.operation=move\n\
+         transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter\ntransforms.route.regex=(.*)\ntransforms.route.replacement=$1-routed\n",
+        200,
+    );
+}
