@@ -25,14 +25,14 @@ pub fn routes() -> Router<AppState> {
 
 /// Parses a JSON body, turning every failure into a 400 that names the problem (axum's own
 /// extractor answers in plain text, which Kafka Connect clients cannot parse).
-fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
     let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
     serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("Invalid JSON request body: {e}")))
 }
 
 /// Connector configs are string maps, but clients send numbers and booleans too; Kafka
 /// (Jackson) coerces those to strings, so we do as well.
-fn config_map(value: serde_json::Value) -> Result<ConfigMap, ApiError> {
+pub(crate) fn config_map(value: serde_json::Value) -> Result<ConfigMap, ApiError> {
     let serde_json::Value::Object(map) = value else {
         return Err(ApiError::bad_request("Connector configuration must be a JSON object of string keys to string values"));
     };

@@ -38,7 +38,7 @@ impl From<RuntimeError> for ApiError {
     fn from(e: RuntimeError) -> Self {
         // Kafka Connect's status for each failure (ConnectExceptionMapper and the herder).
         let status = match &e {
-            RuntimeError::ConnectorNotFound(_) => StatusCode::NOT_FOUND,
+            RuntimeError::ConnectorNotFound(_) | RuntimeError::NotFound(_) => StatusCode::NOT_FOUND,
             RuntimeError::ConnectorExists(_) => StatusCode::CONFLICT,
             RuntimeError::BadRequest(_) | RuntimeError::Config(_) => StatusCode::BAD_REQUEST,
             // An unknown connector class is a 500 in Kafka Connect; kept for compatibility.

@@ -5,6 +5,7 @@
 
 mod connectors;
 mod error;
+mod plugins;
 
 pub use error::ApiError;
 
@@ -24,6 +25,7 @@ pub fn router(herder: AppState) -> Router {
     Router::new()
         .route("/", get(root))
         .merge(connectors::routes())
+        .merge(plugins::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -17,12 +17,16 @@ use tributary_runtime::RuntimeError;
 #[derive(Default)]
 struct MapHerder {
     configs: Mutex<BTreeMap<String, ConfigMap>>,
+    plugins: tributary_runtime::plugins::Plugins,
 }
 
 #[async_trait]
 impl Herder for MapHerder {
     async fn server_info(&self) -> ServerInfo {
         ServerInfo { version: "1.0".into(), commit: "abc".into(), kafka_cluster_id: "cid".into() }
+    }
+    fn plugins(&self) -> &tributary_runtime::plugins::Plugins {
+        &self.plugins
     }
     async fn connectors(&self) -> Vec<String> {
         self.configs.lock().unwrap().keys().cloned().collect()
@@ -152,4 +156,53 @@ async fn bad_requests_get_json_errors_naming_the_problem() {
     let big = format!(r#"{{"name":"x","config":{{"a":"{}"}}}}"#, "x".repeat(2 * 1024 * 1024));
     let (s, _, _) = call(&app, "POST", "/connectors", &big).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn plugins_are_listed_with_their_configs() {
+    let app = app();
+    let (s, body, _) = call(&app, "GET", "/connector-plugins", "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        body,
+        serde_json::json!([
+            {"class":"org.apache.kafka.connect.file.FileStreamSinkConnector","type":"sink","version":env!("CARGO_PKG_VERSION")},
+            {"class":"org.apache.kafka.connect.file.FileStreamSourceConnector","type":"source","version":env!("CARGO_PKG_VERSION")}
+        ])
+    );
+    let (_, body, _) = call(&app, "GET", "/connector-plugins?connectorsOnly=false", "").await;
+    let types: Vec<(&str, &str)> = body.as_array().unwrap().iter().map(|p| (p["class"].as_str().unwrap(), p["type"].as_str().unwrap())).collect();
+    assert!(types.contains(&("org.apache.kafka.connect.transforms.InsertField$Value", "transformation")));
+    assert!(types.contains(&("org.apache.kafka.connect.transforms.predicates.RecordIsTombstone", "predicate")));
+    assert!(types.contains(&("org.apache.kafka.connect.storage.StringConverter", "converter")));
+    assert!(types.contains(&("org.apache.kafka.connect.storage.SimpleHeaderConverter", "header_converter")));
+    let (s, _, _) = call(&app, "GET", "/connector-plugins?connectorsOnly=maybe", "").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let (s, body, _) = call(&app, "GET", "/connector-plugins/RegexRouter/config", "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body[0]["name"], "regex");
+    assert_eq!(body[0]["type"], "STRING");
+    assert_eq!(body[0]["required"], true);
+    assert_eq!(body[0]["default_value"], serde_json::Value::Null);
+    let (s, body, _) = call(&app, "GET", "/connector-plugins/Nope/config", "").await;
+    assert_eq!((s, body), (StatusCode::NOT_FOUND, serde_json::json!({"error_code":404,"message":"Unknown plugin Nope."})));
+}
+
+#[tokio::test]
+async fn validate_returns_config_infos() {
+    let app = app();
+    let body = r#"{"name":"s","topics":"t","transforms":"m","transforms.m.type":"MaskField$Value"}"#;
+    let (s, infos, _) = call(&app, "PUT", "/connector-plugins/FileStreamSink/config/validate", body).await;
+    assert_eq!(s, StatusCode::OK, "{infos}");
+    assert_eq!(infos["name"], "org.apache.kafka.connect.file.FileStreamSinkConnector");
+    assert_eq!(infos["error_count"], 1);
+    let fields = infos["configs"].as_array().unwrap().iter().find(|c| c["value"]["name"] == "transforms.m.fields").unwrap();
+    assert_eq!(fields["value"]["errors"], serde_json::json!(["Missing required configuration \"transforms.m.fields\" which has no default value."]));
+    assert_eq!(fields["definition"]["group"], "Transforms: m");
+    let (s, body, _) = call(&app, "PUT", "/connector-plugins/FileStreamSink/config/validate", r#"{"connector.class":"FileStreamSource"}"#).await;
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("Included connector type FileStreamSource does not match request type FileStreamSink"))
+    );
 }

@@ -3,9 +3,8 @@
 
 use crate::error::RuntimeError;
 use crate::plugins::Plugins;
-use crate::transformation_chain::TransformationChain;
-use tributary_api::config::{ConfigKey, ConfigType, Importance, ValidatedValue, Validator};
-use tributary_api::{ConfigDef, ConfigMap, ConnectorType, PluginType, SinkMeta, SourceMeta};
+use tributary_api::config::{ConfigKey, ConfigType, Importance, Validator};
+use tributary_api::{ConfigDef, ConfigMap, PluginType};
 
 pub const NAME: &str = "name";
 pub const CONNECTOR_CLASS: &str = "connector.class";
@@ -99,24 +98,8 @@ pub struct ValidatedConnector {
 /// Validates a connector configuration: framework keys, the connector's own keys, and the
 /// cross-key rules. Errors carry Kafka Connect's messages.
 pub fn validate(plugins: &Plugins, config: &ConfigMap) -> Result<ValidatedConnector, RuntimeError> {
-    let class = config.get(CONNECTOR_CLASS).ok_or_else(|| RuntimeError::BadRequest(format!("Connector config {config:?} contains no connector type")))?;
-    let plugin = plugins.connector(class)?;
-    let connector = (plugin.create)();
-    let (framework, own) = match &connector {
-        ConnectorType::Source(c) => (source_def(), c.validate(config)),
-        ConnectorType::Sink(c) => (sink_def(), c.validate(config)),
-    };
-    let mut errors: Vec<String> = Vec::new();
-    let mut collect = |values: Vec<ValidatedValue>| {
-        for v in values {
-            for e in v.errors {
-                errors.push(format!("{}: {e}", v.name));
-            }
-        }
-    };
-    collect(framework.validate(config));
-    collect(own);
-    errors.extend(cross_key_errors(plugin.plugin_type, config));
+    let infos = crate::config_infos::validate_configs(plugins, config)?;
+    let errors = infos.errors();
     if !errors.is_empty() {
         let mut msg = format!("Connector configuration is invalid and contains the following {} error(s):\n", errors.len());
         for e in &errors {
@@ -126,10 +109,11 @@ pub fn validate(plugins: &Plugins, config: &ConfigMap) -> Result<ValidatedConnec
         msg.push_str("You can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`");
         return Err(RuntimeError::BadRequest(msg));
     }
+    let plugin = plugins.connector(config.get(CONNECTOR_CLASS).map(String::as_str).unwrap_or_default())?;
     Ok(ValidatedConnector { config: config.clone(), plugin_class: plugin.class, plugin_type: plugin.plugin_type })
 }
 
-fn cross_key_errors(kind: PluginType, config: &ConfigMap) -> Vec<String> {
+pub(crate) fn cross_key_errors(kind: PluginType, config: &ConfigMap) -> Vec<String> {
     let mut errors = Vec::new();
     let set = |k: &str| config.get(k).is_some_and(|v| !v.trim().is_empty());
     if kind == PluginType::Sink {
@@ -144,11 +128,6 @@ fn cross_key_errors(kind: PluginType, config: &ConfigMap) -> Vec<String> {
             _ => {}
         }
     }
-    let chain_errors = match kind {
-        PluginType::Sink => TransformationChain::<SinkMeta>::from_config(config).err(),
-        _ => TransformationChain::<SourceMeta>::from_config(config).err(),
-    };
-    errors.extend(chain_errors.unwrap_or_default());
     // Error tolerance and dead letter queues arrive with their own issue; until then a config
     // that asks for them is refused rather than silently run without them.
     if config.get(ERRORS_TOLERANCE).is_some_and(|v| v.eq_ignore_ascii_case("all")) {

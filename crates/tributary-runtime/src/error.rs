@@ -13,6 +13,9 @@ pub enum RuntimeError {
     PluginNotFound(String),
     #[error("Connector {0} not found")]
     ConnectorNotFound(String),
+    /// Something named in a request does not exist; the message says what.
+    #[error("{0}")]
+    NotFound(String),
     #[error("Connector {0} already exists")]
     ConnectorExists(String),
     /// A request that is well-formed but not allowed now.

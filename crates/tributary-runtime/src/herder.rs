@@ -96,6 +96,8 @@ pub struct Created<T> {
 #[async_trait]
 pub trait Herder: Send + Sync {
     async fn server_info(&self) -> ServerInfo;
+    /// The plugins this worker can run.
+    fn plugins(&self) -> &crate::plugins::Plugins;
     /// Names of all connectors, sorted.
     async fn connectors(&self) -> Vec<String>;
     async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, RuntimeError>;

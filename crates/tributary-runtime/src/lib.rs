@@ -6,6 +6,7 @@
 //! [`offset_store`] (`FileOffsetBackingStore`), [`herder`] (`Herder`) and [`standalone`]
 //! (`StandaloneHerder`).
 
+pub mod config_infos;
 pub mod connector_config;
 pub mod error;
 pub mod herder;

@@ -146,6 +146,10 @@ impl Herder for StandaloneHerder {
         }
     }
 
+    fn plugins(&self) -> &crate::plugins::Plugins {
+        &self.worker.plugins
+    }
+
     async fn connectors(&self) -> Vec<String> {
         self.connectors.lock().await.keys().cloned().collect()
     }

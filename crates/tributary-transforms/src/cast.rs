@@ -138,7 +138,9 @@ impl<M: RecordMeta> Transformation<M> for Cast {
             })
             .collect::<Result<_>>()?;
         if self.spec.iter().any(|(f, _)| f.is_none()) && self.spec.len() > 1 {
-            return Err(ConnectError::config("Cast transformations that specify a type to cast the entire value to may only specify a single cast in their spec"));
+            return Err(ConnectError::config(
+                "Cast transformations that specify a type to cast the entire value to may only specify a single cast in their spec",
+            ));
         }
         Ok(())
     }
@@ -183,10 +185,13 @@ impl<M: RecordMeta> Transformation<M> for Cast {
                 let mut values = Vec::with_capacity(schema.fields().len());
                 for f in schema.fields() {
                     let v = value.get(f.name()).cloned().unwrap_or(Value::Null);
-                    values.push((f.name().to_owned(), match self.target(f.name()) {
-                        Some(to) => cast(&v, to)?,
-                        None => v,
-                    }));
+                    values.push((
+                        f.name().to_owned(),
+                        match self.target(f.name()) {
+                            Some(to) => cast(&v, to)?,
+                            None => v,
+                        },
+                    ));
                 }
                 let s = build_struct(&updated, values)?;
                 Ok(Some(self.side.set(r, Some(updated), Value::Struct(s))))

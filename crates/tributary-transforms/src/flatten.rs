@@ -4,12 +4,22 @@
 use crate::util::{self, build_struct, copy_struct_basics, require_map, require_struct, SchemaCache, Side};
 use std::sync::Arc;
 use tributary_api::config::{ConfigKey, ConfigType, Importance};
-use tributary_api::{ConfigDef, ConfigMap, ConnectError, ConnectRecord, RecordMeta, Result, SchemaBuilder, SchemaRef, SchemaType, Struct, Transformation, Value};
+use tributary_api::{
+    ConfigDef, ConfigMap, ConnectError, ConnectRecord, RecordMeta, Result, SchemaBuilder, SchemaRef, SchemaType, Struct, Transformation, Value,
+};
 
 const PURPOSE: &str = "flattening";
 
 fn config_def() -> ConfigDef {
-    ConfigDef::new().define(ConfigKey::new("delimiter", ConfigType::String, Importance::Medium, "Delimiter to insert between field names from the input record when generating field names for the output record").default_value("."))
+    ConfigDef::new().define(
+        ConfigKey::new(
+            "delimiter",
+            ConfigType::String,
+            Importance::Medium,
+            "Delimiter to insert between field names from the input record when generating field names for the output record",
+        )
+        .default_value("."),
+    )
 }
 
 /// Kafka's Flatten.

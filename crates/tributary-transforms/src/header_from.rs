@@ -39,7 +39,10 @@ impl<M: RecordMeta> Transformation<M> for HeaderFrom {
         let fields = p.list("fields").map(<[String]>::to_vec).unwrap_or_default();
         let headers = p.list("headers").map(<[String]>::to_vec).unwrap_or_default();
         if fields.len() != headers.len() {
-            return Err(ConnectError::config(format!("Invalid value {} for configuration headers: 'fields' config must have the same number of elements as 'headers' config.", headers.join(","))));
+            return Err(ConnectError::config(format!(
+                "Invalid value {} for configuration headers: 'fields' config must have the same number of elements as 'headers' config.",
+                headers.join(",")
+            )));
         }
         self.pairs = fields.into_iter().zip(headers).collect();
         self.move_fields = p.string("operation").is_some_and(|o| o.eq_ignore_ascii_case("move"));
@@ -76,7 +79,11 @@ impl<M: RecordMeta> Transformation<M> for HeaderFrom {
                     }
                     b.try_build().map(Arc::new).map_err(|e| ConnectError::data(e.0))
                 })?;
-                let values = updated.fields().iter().map(|f| (f.name().to_owned(), value.get_without_default(f.name()).cloned().unwrap_or(Value::Null))).collect::<Vec<_>>();
+                let values = updated
+                    .fields()
+                    .iter()
+                    .map(|f| (f.name().to_owned(), value.get_without_default(f.name()).cloned().unwrap_or(Value::Null)))
+                    .collect::<Vec<_>>();
                 let s = build_struct(&updated, values)?;
                 Ok(Some(self.side.set(r, Some(updated), Value::Struct(s))))
             }

@@ -74,7 +74,10 @@ impl TimestampConverter {
             (Kind::Time, Value::Int32(t)) => i64::from(*t),
             (Kind::Unix, Value::Int64(v)) => v * self.precision_per_ms.1 / self.precision_per_ms.0,
             (Kind::String, Value::String(s)) => {
-                let format = self.format.as_ref().ok_or_else(|| ConnectError::config("TimestampConverter requires format option to be specified when using string timestamps"))?;
+                let format = self
+                    .format
+                    .as_ref()
+                    .ok_or_else(|| ConnectError::config("TimestampConverter requires format option to be specified when using string timestamps"))?;
                 parse_date(format, s).ok_or_else(|| ConnectError::data(format!("Could not parse timestamp: value ({s}) does not match the format")))?
             }
             _ => return Err(bad()),
@@ -88,7 +91,10 @@ impl TimestampConverter {
             Kind::Time => Value::Int32(ms.rem_euclid(DAY_MS) as i32),
             Kind::Unix => Value::Int64((ms * self.precision_per_ms.0).div_euclid(self.precision_per_ms.1)),
             Kind::String => {
-                let format = self.format.as_ref().ok_or_else(|| ConnectError::config("TimestampConverter requires format option to be specified when using string timestamps"))?;
+                let format = self
+                    .format
+                    .as_ref()
+                    .ok_or_else(|| ConnectError::config("TimestampConverter requires format option to be specified when using string timestamps"))?;
                 Value::String(format_date(format, ms))
             }
         })
@@ -102,7 +108,11 @@ impl TimestampConverter {
             Kind::Unix => return if optional { Schema::optional_int64() } else { Schema::int64() },
             Kind::String => return if optional { Schema::optional_string() } else { Schema::string() },
         };
-        if optional { b.optional().build_ref() } else { b.build_ref() }
+        if optional {
+            b.optional().build_ref()
+        } else {
+            b.build_ref()
+        }
     }
 
     fn convert(&self, schema: Option<&SchemaRef>, value: &Value) -> Result<Value> {
@@ -221,7 +231,11 @@ impl<M: RecordMeta> Transformation<M> for TimestampConverter {
                 let updated = self.cache.get_or_build(&schema, || {
                     let mut b = copy_struct_basics(&schema);
                     for f in schema.fields() {
-                        b = if f.name() == self.field { b.field(f.name(), self.target_schema(f.schema().is_optional())) } else { b.field(f.name(), f.schema().clone()) };
+                        b = if f.name() == self.field {
+                            b.field(f.name(), self.target_schema(f.schema().is_optional()))
+                        } else {
+                            b.field(f.name(), f.schema().clone())
+                        };
                     }
                     b.try_build().map(Arc::new).map_err(|e| ConnectError::data(e.0))
                 })?;

@@ -104,7 +104,10 @@ fn differential(chain_name: &str, converters: &str, connector: &str, lines: usiz
         topics.push(routed);
     }
     let (java, ours) = (&results[0], &results[1]);
-    eprintln!("{chain_name}: first record from Apache Kafka Connect: {:?}", java.first().map(|r| (r.0.as_deref().map(String::from_utf8_lossy), r.1.as_deref().map(String::from_utf8_lossy), &r.2)));
+    eprintln!(
+        "{chain_name}: first record from Apache Kafka Connect: {:?}",
+        java.first().map(|r| (r.0.as_deref().map(String::from_utf8_lossy), r.1.as_deref().map(String::from_utf8_lossy), &r.2))
+    );
     assert_eq!(java.len(), lines, "Apache Kafka Connect wrote {} records to {}", java.len(), topics[0]);
     assert_eq!(ours.len(), lines);
     for (i, (j, t)) in java.iter().zip(ours).enumerate() {

@@ -56,7 +56,17 @@ fn chain() -> TransformationChain<SinkMeta> {
 }
 
 fn sink_record(value_schema: Option<tributary_api::SchemaRef>, value: Value) -> SinkRecord {
-    SinkRecord { topic: "customers".into(), kafka_partition: Some(0), key_schema: None, key: Value::Null, value_schema, value, timestamp: Some(0), headers: Headers::new(), meta: SinkMeta::default() }
+    SinkRecord {
+        topic: "customers".into(),
+        kafka_partition: Some(0),
+        key_schema: None,
+        key: Value::Null,
+        value_schema,
+        value,
+        timestamp: Some(0),
+        headers: Headers::new(),
+        meta: SinkMeta::default(),
+    }
 }
 
 /// Runs `f` over every input and returns records per second.

@@ -1,0 +1,296 @@
+//! Whole-config validation results in Kafka Connect's `ConfigInfos` shape, as
+//! `PUT /connector-plugins/{plugin}/config/validate` returns them, and plugin metadata for
+//! `GET /connector-plugins` and `GET /connector-plugins/{plugin}/config`.
+
+use crate::connector_config::{self, CONNECTOR_CLASS};
+use crate::error::RuntimeError;
+use crate::plugins::Plugins;
+use crate::transformation_chain::TransformationChain;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use tributary_api::config::{ConfigKey, ConfigType, Importance, ValidatedValue};
+use tributary_api::{ConfigDef, ConfigMap, ConnectorType, PluginType, SinkMeta, SourceMeta};
+
+/// `ConfigKeyInfo`: one key's definition.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConfigKeyInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub required: bool,
+    pub default_value: Option<String>,
+    pub importance: String,
+    pub documentation: String,
+    pub group: Option<String>,
+    pub order: i32,
+    pub width: String,
+    pub display_name: String,
+    pub dependents: Vec<String>,
+}
+
+impl From<&ConfigKey> for ConfigKeyInfo {
+    fn from(k: &ConfigKey) -> Self {
+        Self {
+            name: k.name.clone(),
+            type_: k.type_.name().into(),
+            required: k.is_required(),
+            default_value: k.default_string(),
+            importance: k.importance.name().into(),
+            documentation: k.documentation.clone(),
+            group: k.group.clone(),
+            order: k.order,
+            width: k.width.name().into(),
+            display_name: k.display_name.clone(),
+            dependents: k.dependents.clone(),
+        }
+    }
+}
+
+/// `ConfigValueInfo`: one key's value and its errors.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConfigValueInfo {
+    pub name: String,
+    pub value: Option<String>,
+    pub recommended_values: Vec<String>,
+    pub errors: Vec<String>,
+    pub visible: bool,
+}
+
+/// `ConfigInfo`: definition and value of one key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConfigInfo {
+    pub definition: Option<ConfigKeyInfo>,
+    pub value: Option<ConfigValueInfo>,
+}
+
+/// `ConfigInfos`: the validate endpoint's response.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConfigInfos {
+    pub name: String,
+    pub error_count: usize,
+    pub groups: Vec<String>,
+    pub configs: Vec<ConfigInfo>,
+}
+
+impl ConfigInfos {
+    /// Every error as `key: message`, in config order.
+    pub fn errors(&self) -> Vec<String> {
+        self.configs.iter().filter_map(|c| c.value.as_ref()).flat_map(|v| v.errors.iter().map(move |e| format!("{}: {e}", v.name))).collect()
+    }
+}
+
+/// `PluginInfo`: one entry of `GET /connector-plugins`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PluginInfo {
+    pub class: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// Definitions of the `transforms.<alias>.*` and `predicates.<alias>.*` keys a config uses.
+fn alias_defs(config: &ConfigMap) -> ConfigDef {
+    let aliases = |key: &str| -> Vec<String> {
+        config.get(key).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+    };
+    let mut def = ConfigDef::new();
+    let renamed = |k: &ConfigKey, prefix: &str, group: &str| {
+        let mut k = k.clone();
+        k.name = format!("{prefix}{}", k.name);
+        k.display_name = k.name.clone();
+        k.group = Some(group.to_owned());
+        k
+    };
+    for alias in aliases("transforms") {
+        let (prefix, group) = (format!("transforms.{alias}."), format!("Transforms: {alias}"));
+        def = def
+            .define(
+                ConfigKey::new(format!("{prefix}type"), ConfigType::Class, Importance::High, "Class for the 'transforms' transformation.")
+                    .group(group.clone(), 0),
+            )
+            .define(
+                ConfigKey::new(
+                    format!("{prefix}predicate"),
+                    ConfigType::String,
+                    Importance::Medium,
+                    "The alias of a predicate used to determine whether to apply this transformation.",
+                )
+                .default_null()
+                .group(group.clone(), 1),
+            )
+            .define(
+                ConfigKey::new(format!("{prefix}negate"), ConfigType::Boolean, Importance::Medium, "Whether the configured predicate should be negated.")
+                    .default_value("false")
+                    .group(group.clone(), 2),
+            );
+        if let Some(plugin) = config.get(&format!("{prefix}type")).and_then(|t| tributary_transforms::transformation(t)) {
+            for k in (plugin.source)().config_def().keys() {
+                def = def.define(renamed(k, &prefix, &group));
+            }
+        }
+    }
+    for alias in aliases("predicates") {
+        let (prefix, group) = (format!("predicates.{alias}."), format!("Predicates: {alias}"));
+        def = def.define(
+            ConfigKey::new(format!("{prefix}type"), ConfigType::Class, Importance::High, "Class for the 'predicates' predicate.").group(group.clone(), 0),
+        );
+        if let Some(plugin) = config.get(&format!("{prefix}type")).and_then(|t| tributary_transforms::predicate(t)) {
+            for k in (plugin.source)().config_def().keys() {
+                def = def.define(renamed(k, &prefix, &group));
+            }
+        }
+    }
+    def
+}
+
+/// Validates a connector config: framework keys, transform and predicate keys, the connector's
+/// own keys, and the rules that span keys. Fails only when the connector class is unknown.
+pub fn validate_configs(plugins: &Plugins, config: &ConfigMap) -> Result<ConfigInfos, RuntimeError> {
+    let class = config.get(CONNECTOR_CLASS).ok_or_else(|| RuntimeError::BadRequest(format!("Connector config {config:?} contains no connector type")))?;
+    let plugin = plugins.connector(class)?;
+    let connector = (plugin.create)();
+    let (framework, own_def, own_values) = match &connector {
+        ConnectorType::Source(c) => (connector_config::source_def(), c.config_def(), c.validate(config)),
+        ConnectorType::Sink(c) => (connector_config::sink_def(), c.config_def(), c.validate(config)),
+    };
+    let framework = framework.merge(&alias_defs(config));
+    let mut values: IndexMap<String, ValidatedValue> = IndexMap::new();
+    for v in framework.validate(config).into_iter().chain(own_values) {
+        values.insert(v.name.clone(), v);
+    }
+    // Rules across keys and the chain's own checks come as "key: message".
+    let mut extra = connector_config::cross_key_errors(plugin.plugin_type, config);
+    extra.extend(
+        match plugin.plugin_type {
+            PluginType::Sink => TransformationChain::<SinkMeta>::from_config(config).err(),
+            _ => TransformationChain::<SourceMeta>::from_config(config).err(),
+        }
+        .unwrap_or_default(),
+    );
+    for e in extra {
+        let (key, msg) = e.split_once(": ").map(|(k, m)| (k.to_owned(), m.to_owned())).unwrap_or_else(|| (CONNECTOR_CLASS.to_owned(), e.clone()));
+        let entry = values.entry(key.clone()).or_insert_with(|| ValidatedValue {
+            name: key.clone(),
+            value: config.get(&key).cloned(),
+            recommended_values: Vec::new(),
+            errors: Vec::new(),
+            visible: true,
+        });
+        if !entry.errors.contains(&msg) {
+            entry.errors.push(msg);
+        }
+    }
+    let all_defs = framework.merge(&own_def);
+    let configs: Vec<ConfigInfo> = values
+        .into_values()
+        .map(|v| ConfigInfo {
+            definition: all_defs.key(&v.name).map(ConfigKeyInfo::from),
+            value: Some(ConfigValueInfo { name: v.name, value: v.value, recommended_values: v.recommended_values, errors: v.errors, visible: v.visible }),
+        })
+        .collect();
+    let error_count = configs.iter().filter_map(|c| c.value.as_ref()).map(|v| v.errors.len()).sum();
+    Ok(ConfigInfos { name: plugin.class.to_owned(), error_count, groups: all_defs.groups(), configs })
+}
+
+/// `GET /connector-plugins`: connectors, and with `connectors_only = false` also converters,
+/// header converters, transformations and predicates. Sorted by class, then type.
+pub fn plugin_infos(plugins: &Plugins, connectors_only: bool) -> Vec<PluginInfo> {
+    let mut out: Vec<PluginInfo> = plugins
+        .connectors()
+        .iter()
+        .map(|p| PluginInfo { class: p.class.into(), type_: p.plugin_type.name().into(), version: Some(p.version.into()) })
+        .collect();
+    if !connectors_only {
+        let version = Some(crate::VERSION.to_owned());
+        for class in tributary_converters::converter_classes() {
+            if tributary_converters::new_converter(class).is_some() {
+                out.push(PluginInfo { class: (*class).into(), type_: PluginType::Converter.name().into(), version: version.clone() });
+            }
+            if tributary_converters::new_header_converter(class).is_some() {
+                out.push(PluginInfo { class: (*class).into(), type_: PluginType::HeaderConverter.name().into(), version: version.clone() });
+            }
+        }
+        for t in tributary_transforms::transformations() {
+            out.push(PluginInfo { class: t.class.into(), type_: PluginType::Transformation.name().into(), version: Some(t.version.into()) });
+        }
+        for p in tributary_transforms::predicates() {
+            out.push(PluginInfo { class: p.class.into(), type_: PluginType::Predicate.name().into(), version: Some(p.version.into()) });
+        }
+    }
+    out.sort_by(|a, b| (&a.class, &a.type_).cmp(&(&b.class, &b.type_)));
+    out
+}
+
+/// `GET /connector-plugins/{plugin}/config`: the plugin's own key definitions.
+pub fn plugin_config(plugins: &Plugins, name: &str) -> Result<Vec<ConfigKeyInfo>, RuntimeError> {
+    let def = if let Ok(p) = plugins.connector(name) {
+        match (p.create)() {
+            ConnectorType::Source(c) => c.config_def(),
+            ConnectorType::Sink(c) => c.config_def(),
+        }
+    } else if let Some(t) = tributary_transforms::transformation(name) {
+        (t.source)().config_def()
+    } else if let Some(p) = tributary_transforms::predicate(name) {
+        (p.source)().config_def()
+    } else if let Some(c) = tributary_converters::new_converter(name) {
+        c.config_def()
+    } else if let Some(c) = tributary_converters::new_header_converter(name) {
+        c.config_def()
+    } else {
+        return Err(RuntimeError::NotFound(format!("Unknown plugin {name}.")));
+    };
+    Ok(def.keys().map(ConfigKeyInfo::from).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> ConfigMap {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn validate_reports_errors_under_their_keys() {
+        let infos = validate_configs(
+            &Plugins::default(),
+            &cfg(&[
+                ("connector.class", "FileStreamSink"),
+                ("name", "s"),
+                ("transforms", "r"),
+                ("transforms.r.type", "RegexRouter"),
+                ("transforms.r.regex", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(infos.name, "org.apache.kafka.connect.file.FileStreamSinkConnector");
+        assert_eq!(infos.error_count, 2, "{:?}", infos.errors());
+        let value = |name: &str| infos.configs.iter().find(|c| c.value.as_ref().is_some_and(|v| v.name == name)).unwrap().clone();
+        assert_eq!(value("topics").value.unwrap().errors, vec!["Must configure one of topics or topics.regex".to_owned()]);
+        let replacement = value("transforms.r.replacement");
+        assert_eq!(
+            replacement.value.unwrap().errors,
+            vec!["Missing required configuration \"transforms.r.replacement\" which has no default value.".to_owned()]
+        );
+        assert_eq!(replacement.definition.unwrap().group.as_deref(), Some("Transforms: r"));
+        assert_eq!(value("tasks.max").definition.unwrap().default_value.as_deref(), Some("1"));
+        assert!(infos.groups.starts_with(&["Common".to_owned()]), "{:?}", infos.groups);
+        assert!(infos.groups.contains(&"Transforms: r".to_owned()));
+    }
+
+    #[test]
+    fn plugin_listing_and_configs() {
+        let p = Plugins::default();
+        assert_eq!(plugin_infos(&p, true).len(), 2);
+        let all = plugin_infos(&p, false);
+        assert!(all.iter().any(|i| i.class == "org.apache.kafka.connect.transforms.Cast$Value" && i.type_ == "transformation"));
+        assert!(all.iter().any(|i| i.class == "org.apache.kafka.connect.json.JsonConverter" && i.type_ == "header_converter"));
+        assert!(all.iter().any(|i| i.class == "org.apache.kafka.connect.transforms.predicates.HasHeaderKey" && i.type_ == "predicate"));
+        let keys = plugin_config(&p, "FileStreamSource").unwrap();
+        assert_eq!(keys.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), vec!["file", "topic", "batch.size"]);
+        let rr = plugin_config(&p, "org.apache.kafka.connect.transforms.RegexRouter").unwrap();
+        assert!(rr.iter().all(|k| k.required));
+        assert!(matches!(plugin_config(&p, "Nope"), Err(RuntimeError::NotFound(_))));
+    }
+}
