@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -47,8 +47,32 @@ pub(crate) fn config_map(value: serde_json::Value) -> Result<ConfigMap, ApiError
         .collect()
 }
 
-async fn list(State(herder): State<AppState>) -> Json<Vec<String>> {
-    Json(herder.connectors().await)
+/// `GET /connectors`, or with `expand=status` / `expand=info` (repeatable) an object keyed by
+/// connector name. Connectors deleted meanwhile are left out; unknown expansions are ignored.
+async fn list(State(herder): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let names = herder.connectors().await;
+    let expand: Vec<String> = crate::lifecycle::query_pairs(q.as_deref()).into_iter().filter(|(k, _)| k == "expand").map(|(_, v)| v).collect();
+    if expand.is_empty() {
+        return Json(names).into_response();
+    }
+    let mut out = serde_json::Map::new();
+    for name in names {
+        let mut entry = serde_json::Map::new();
+        if expand.iter().any(|e| e == "status") {
+            match herder.connector_status(&name).await {
+                Ok(s) => entry.insert("status".into(), serde_json::to_value(s).unwrap_or_default()),
+                Err(_) => continue,
+            };
+        }
+        if expand.iter().any(|e| e == "info") {
+            match herder.connector_info(&name).await {
+                Ok(i) => entry.insert("info".into(), serde_json::to_value(i).unwrap_or_default()),
+                Err(_) => continue,
+            };
+        }
+        out.insert(name, serde_json::Value::Object(entry));
+    }
+    Json(serde_json::Value::Object(out)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -86,10 +110,7 @@ async fn config(State(herder): State<AppState>, Path(name): Path<String>) -> Res
 }
 
 async fn status(State(herder): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
-    let status = herder.connector_status(&name).await.map_err(|e| match e {
-        tributary_runtime::RuntimeError::ConnectorNotFound(n) => ApiError::new(StatusCode::NOT_FOUND, format!("No status found for connector {n}")),
-        other => other.into(),
-    })?;
+    let status = herder.connector_status(&name).await?;
     Ok(Json(status).into_response())
 }
 

@@ -5,6 +5,7 @@
 
 mod connectors;
 mod error;
+mod lifecycle;
 mod plugins;
 
 pub use error::ApiError;
@@ -26,6 +27,7 @@ pub fn router(herder: AppState) -> Router {
         .route("/", get(root))
         .merge(connectors::routes())
         .merge(plugins::routes())
+        .merge(lifecycle::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

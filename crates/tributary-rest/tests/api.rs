@@ -39,7 +39,7 @@ impl Herder for MapHerder {
         self.configs.lock().unwrap().get(name).cloned().ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))
     }
     async fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, RuntimeError> {
-        self.connector_config(name).await?;
+        self.connector_config(name).await.map_err(|_| RuntimeError::NotFound(format!("No status found for connector {name}")))?;
         Ok(ConnectorStateInfo {
             name: name.into(),
             connector: ConnectorState { state: State::Running, worker_id: "w:8083".into(), trace: None },
@@ -73,6 +73,39 @@ impl Herder for MapHerder {
     }
     async fn delete_connector(&self, name: &str) -> Result<(), RuntimeError> {
         self.configs.lock().unwrap().remove(name).map(|_| ()).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))
+    }
+    async fn patch_connector_config(&self, name: &str, patch: BTreeMap<String, Option<String>>) -> Result<ConnectorInfo, RuntimeError> {
+        let mut config = self.connector_config(name).await?;
+        for (k, v) in patch {
+            match v {
+                Some(v) => config.insert(k, v),
+                None => config.remove(&k),
+            };
+        }
+        Ok(self.put_connector_config(name, config, true, None).await?.result)
+    }
+    async fn task_status(&self, name: &str, task: u32) -> Result<TaskState, RuntimeError> {
+        let status = self.connector_status(name).await?;
+        status.tasks.into_iter().find(|t| t.id == task).ok_or_else(|| RuntimeError::NotFound(format!("No status found for task {name}-{task}")))
+    }
+    async fn pause_connector(&self, name: &str) -> Result<(), RuntimeError> {
+        self.connector_config(name).await.map(|_| ())
+    }
+    async fn resume_connector(&self, name: &str) -> Result<(), RuntimeError> {
+        self.connector_config(name).await.map(|_| ())
+    }
+    async fn stop_connector(&self, name: &str) -> Result<(), RuntimeError> {
+        self.connector_config(name).await.map(|_| ())
+    }
+    async fn restart_connector(&self, name: &str, include_tasks: bool, only_failed: bool) -> Result<Option<ConnectorStateInfo>, RuntimeError> {
+        let status = self.connector_status(name).await?;
+        Ok((include_tasks || only_failed).then_some(status))
+    }
+    async fn restart_task(&self, name: &str, task: u32) -> Result<(), RuntimeError> {
+        self.task_status(name, task).await.map(|_| ())
+    }
+    fn is_ready(&self) -> bool {
+        true
     }
 }
 

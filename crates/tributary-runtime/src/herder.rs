@@ -113,4 +113,19 @@ pub trait Herder: Send + Sync {
         initial_state: Option<TargetState>,
     ) -> Result<Created<ConnectorInfo>, RuntimeError>;
     async fn delete_connector(&self, name: &str) -> Result<(), RuntimeError>;
+    /// Merges `patch` into the config (a `None` value removes the key) and applies it.
+    async fn patch_connector_config(&self, name: &str, patch: std::collections::BTreeMap<String, Option<String>>) -> Result<ConnectorInfo, RuntimeError>;
+    async fn task_status(&self, name: &str, task: u32) -> Result<TaskState, RuntimeError>;
+    /// Target state PAUSED: tasks stay assigned but do no work.
+    async fn pause_connector(&self, name: &str) -> Result<(), RuntimeError>;
+    /// Target state STARTED.
+    async fn resume_connector(&self, name: &str) -> Result<(), RuntimeError>;
+    /// Target state STOPPED: connector and tasks shut down, task configs emptied.
+    async fn stop_connector(&self, name: &str) -> Result<(), RuntimeError>;
+    /// Restarts the connector and, with `include_tasks`, its tasks; `only_failed` limits both to
+    /// FAILED instances. Returns the resulting status unless neither option was set.
+    async fn restart_connector(&self, name: &str, include_tasks: bool, only_failed: bool) -> Result<Option<ConnectorStateInfo>, RuntimeError>;
+    async fn restart_task(&self, name: &str, task: u32) -> Result<(), RuntimeError>;
+    /// True once start-up (including the connectors given on the command line) is complete.
+    fn is_ready(&self) -> bool;
 }

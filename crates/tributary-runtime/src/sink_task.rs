@@ -151,6 +151,7 @@ impl SinkTaskRunner {
         context: Arc<WorkerSinkTaskContext>,
         topics: Vec<String>,
         topics_regex: Option<String>,
+        paused: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), ConnectError> {
         let subscription: Vec<String> = match topics_regex {
             // librdkafka treats a leading '^' as a regex subscription; Kafka matches the whole name.
@@ -160,7 +161,7 @@ impl SinkTaskRunner {
         let subs: Vec<&str> = subscription.iter().map(String::as_str).collect();
         self.consumer.subscribe(&subs).map_err(|e| ConnectError::fatal(format!("cannot subscribe to {subs:?}: {e}")))?;
         let mut offsets = OffsetState::default();
-        let result = self.run_loop(&cancel, &context, &mut offsets).await;
+        let result = self.run_loop(&cancel, &context, &mut offsets, paused).await;
         // Commit what the task flushed, then close and stop it.
         if let Err(e) = self.commit(&mut offsets, CommitMode::Sync).await {
             tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "final offset commit failed");
@@ -176,13 +177,29 @@ impl SinkTaskRunner {
         result
     }
 
-    async fn run_loop(&mut self, cancel: &CancellationToken, context: &Arc<WorkerSinkTaskContext>, offsets: &mut OffsetState) -> Result<(), ConnectError> {
+    async fn run_loop(
+        &mut self,
+        cancel: &CancellationToken,
+        context: &Arc<WorkerSinkTaskContext>,
+        offsets: &mut OffsetState,
+        mut paused: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), ConnectError> {
         let mut next_commit = tokio::time::Instant::now() + self.commit_interval;
+        let mut pause_watch_alive = true;
         loop {
             let mut batch: Vec<SinkRecord> = Vec::new();
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Ok(()),
+                changed = paused.changed(), if pause_watch_alive => {
+                    pause_watch_alive = changed.is_ok();
+                    // A paused connector keeps its partitions (and group membership) but
+                    // fetches nothing; commits continue.
+                    let assigned = lock(&context.state).assignment.clone();
+                    let is_paused = *paused.borrow();
+                    self.set_paused(&assigned, is_paused)?;
+                    lock(&context.state).commit_requested = true;
+                }
                 _ = tokio::time::sleep_until(next_commit) => {}
                 msg = self.consumer.recv() => {
                     let msg = msg.map_err(|e| ConnectError::retriable(format!("consumer error: {e}")));
@@ -199,7 +216,8 @@ impl SinkTaskRunner {
                     }
                 }
             }
-            self.handle_partition_events(context, offsets, &mut batch).await?;
+            let is_paused = *paused.borrow();
+            self.handle_partition_events(context, offsets, &mut batch, is_paused).await?;
             self.apply_context_requests(context, offsets)?;
             // Consumed positions advance for every record, including those the chain drops.
             let positions: Vec<(TopicPartition, i64)> = batch
@@ -249,17 +267,33 @@ impl SinkTaskRunner {
         }
     }
 
+    fn set_paused(&self, partitions: &[TopicPartition], paused: bool) -> Result<(), ConnectError> {
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for tp in partitions {
+            tpl.add_partition(&tp.topic, tp.partition);
+        }
+        let result = if paused { self.consumer.pause(&tpl) } else { self.consumer.resume(&tpl) };
+        result.map_err(|e| ConnectError::fatal(format!("cannot {} partitions: {e}", if paused { "pause" } else { "resume" })))
+    }
+
     async fn handle_partition_events(
         &mut self,
         context: &Arc<WorkerSinkTaskContext>,
         offsets: &mut OffsetState,
         batch: &mut Vec<SinkRecord>,
+        paused: bool,
     ) -> Result<(), ConnectError> {
         let events = std::mem::take(&mut *lock(&self.consumer.context().events));
         for event in events {
             match event {
                 PartitionEvent::Assigned(parts) => {
                     lock(&context.state).assignment.extend(parts.iter().cloned());
+                    if paused {
+                        self.set_paused(&parts, true)?;
+                    }
                     self.task.open(&parts).await?;
                 }
                 PartitionEvent::Revoked(parts) => {

@@ -81,7 +81,10 @@ impl Committable {
 
 impl SourceTaskRunner {
     /// Runs until `cancel` fires or the task fails. Returns the failure, if any.
-    pub async fn run(mut self, cancel: CancellationToken) -> Result<(), ConnectError> {
+    /// While `paused` holds true the task is not polled (PAUSED); acknowledgements and offset
+    /// flushes go on.
+    pub async fn run(mut self, cancel: CancellationToken, mut paused: tokio::sync::watch::Receiver<bool>) -> Result<(), ConnectError> {
+        let mut pause_watch_alive = true;
         let mut pending: VecDeque<Pending> = VecDeque::new();
         let mut committable = Committable::default();
         let mut known_topics: HashSet<String> = HashSet::new();
@@ -107,9 +110,14 @@ impl SourceTaskRunner {
             if let Some(e) = failure {
                 break Err(e);
             }
+            let is_paused = *paused.borrow();
             let result: Result<(), ConnectError> = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => break Ok(()),
+                changed = paused.changed(), if pause_watch_alive => {
+                    pause_watch_alive = changed.is_ok();
+                    Ok(())
+                }
                 outcome = async {
                     match pending.front_mut().and_then(|f| f.delivery.as_mut()) {
                         Some(d) => Some(d.await),
@@ -117,7 +125,7 @@ impl SourceTaskRunner {
                     }
                 }, if !pending.is_empty() => self.acknowledge(pending.pop_front(), outcome, &mut committable).await,
                 _ = flush_tick.tick() => self.flush_offsets(&mut committable).await,
-                batch = self.task.poll(), if pending.len() < MAX_IN_FLIGHT => match batch {
+                batch = self.task.poll(), if !is_paused && pending.len() < MAX_IN_FLIGHT => match batch {
                     Ok(records) => self.send(records, &mut pending, &mut committable, &mut known_topics).await,
                     Err(e) if e.is_retriable() => {
                         tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable error from poll; polling again");

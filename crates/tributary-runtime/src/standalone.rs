@@ -1,15 +1,16 @@
-//! Standalone mode (`StandaloneHerder`): one process, connector configs and statuses in memory,
-//! source offsets in a local file.
+//! Standalone mode (`StandaloneHerder`): one process, connector configs, target states and
+//! statuses in memory, source offsets in a local file.
 
 use crate::connector_config::{self, NAME, TASKS_MAX, TOPICS, TOPICS_REGEX};
 use crate::error::RuntimeError;
 use crate::herder::{
     ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo, TaskState,
 };
-use crate::status::State;
+use crate::status::{State, Status};
 use crate::worker::{TaskHandle, Worker};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tributary_api::{ConfigMap, ConnectorType, PluginType};
@@ -21,6 +22,7 @@ const CONNECTOR_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 struct ConnectorEntry {
     config: ConfigMap,
     kind: ConnectorKind,
+    target: TargetState,
     task_configs: Vec<ConfigMap>,
     instance: Option<ConnectorType>,
     tasks: Vec<TaskHandle>,
@@ -31,23 +33,39 @@ pub struct StandaloneHerder {
     worker: Arc<Worker>,
     cluster_id: String,
     connectors: tokio::sync::Mutex<BTreeMap<String, ConnectorEntry>>,
+    ready: AtomicBool,
 }
 
 impl StandaloneHerder {
     pub fn new(worker: Arc<Worker>, cluster_id: String) -> Self {
-        Self { worker, cluster_id, connectors: tokio::sync::Mutex::new(BTreeMap::new()) }
+        Self { worker, cluster_id, connectors: tokio::sync::Mutex::new(BTreeMap::new()), ready: AtomicBool::new(false) }
+    }
+
+    /// Marks start-up complete: `GET /health` answers 200 from now on.
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::SeqCst);
     }
 
     /// Stops every connector and task, flushing their offsets. Called on SIGINT/SIGTERM.
     pub async fn stop(&self) {
         let mut connectors = self.connectors.lock().await;
         for (name, mut entry) in std::mem::take(&mut *connectors) {
-            self.stop_connector(&name, &mut entry).await;
+            self.stop_instances(&name, &mut entry).await;
+            self.worker.connector_status(&name, State::Unassigned, None);
         }
     }
 
-    async fn stop_connector(&self, name: &str, entry: &mut ConnectorEntry) {
+    fn task_status_put(&self, name: &str, id: u32, state: State, trace: Option<String>) {
+        self.worker.status.put_task(name, id, Status { state, worker_id: self.worker.worker_id.clone(), trace });
+    }
+
+    /// Stops the tasks (flushing their offsets) and the connector instance.
+    async fn stop_instances(&self, name: &str, entry: &mut ConnectorEntry) {
         self.worker.stop_tasks(name, std::mem::take(&mut entry.tasks)).await;
+        self.stop_connector_instance(name, entry).await;
+    }
+
+    async fn stop_connector_instance(&self, name: &str, entry: &mut ConnectorEntry) {
         if let Some(mut instance) = entry.instance.take() {
             let stopped = match &mut instance {
                 ConnectorType::Source(c) => tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.stop()).await,
@@ -55,24 +73,25 @@ impl StandaloneHerder {
             };
             match stopped {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(connector = name, error = %e, "error stopping connector")
-                }
+                Ok(Err(e)) => tracing::warn!(connector = name, error = %e, "error stopping connector"),
                 Err(_) => tracing::error!(connector = name, "connector did not stop in time; abandoning it"),
             }
         }
-        self.worker.connector_status(name, State::Unassigned, None);
     }
 
-    /// Starts a connector and its tasks. Failures are recorded in its status, as Kafka does:
-    /// the connector stays defined, FAILED.
-    async fn start_connector(&self, name: &str, entry: &mut ConnectorEntry) {
-        if let Err(e) = self.try_start_connector(name, entry).await {
-            self.worker.connector_status(name, State::Failed, Some(e.to_string()));
+    /// Starts the connector instance and returns its task configs (with the framework's
+    /// additions). Failures mark the connector FAILED, as Kafka does: it stays defined.
+    async fn start_connector_instance(&self, name: &str, entry: &mut ConnectorEntry) -> Option<Vec<ConfigMap>> {
+        match self.try_start_connector_instance(name, entry).await {
+            Ok(configs) => Some(configs),
+            Err(e) => {
+                self.worker.connector_status(name, State::Failed, Some(e.to_string()));
+                None
+            }
         }
     }
 
-    async fn try_start_connector(&self, name: &str, entry: &mut ConnectorEntry) -> Result<(), RuntimeError> {
+    async fn try_start_connector_instance(&self, name: &str, entry: &mut ConnectorEntry) -> Result<Vec<ConfigMap>, RuntimeError> {
         let class = entry.config.get(connector_config::CONNECTOR_CLASS).cloned().unwrap_or_default();
         let mut instance = self.worker.plugins.new_connector(&class)?;
         let max_tasks: usize = entry.config.get(TASKS_MAX).and_then(|t| t.trim().parse().ok()).unwrap_or(1);
@@ -93,9 +112,9 @@ impl StandaloneHerder {
                 configs.len()
             )));
         }
-        self.worker.connector_status(name, State::Running, None);
+        entry.instance = Some(instance);
         // The framework's additions to every task config, as Kafka's Worker makes them.
-        entry.task_configs = configs
+        Ok(configs
             .into_iter()
             .map(|mut tc| {
                 tc.insert("task.class".into(), task_class.into());
@@ -106,24 +125,43 @@ impl StandaloneHerder {
                 }
                 tc
             })
-            .collect();
-        for (id, tc) in entry.task_configs.iter().enumerate() {
-            let id = id as u32;
-            let started = match &instance {
-                ConnectorType::Source(c) => self.worker.start_source_task(name, id, c.create_task(), tc.clone(), &entry.config),
-                ConnectorType::Sink(c) => self.worker.start_sink_task(name, id, c.create_task(), tc.clone(), &entry.config),
-            };
-            match started {
-                Ok(handle) => entry.tasks.push(handle),
-                Err(e) => self.worker.status.put_task(
-                    name,
-                    id,
-                    crate::status::Status { state: State::Failed, worker_id: self.worker.worker_id.clone(), trace: Some(e.to_string()) },
-                ),
+            .collect())
+    }
+
+    fn start_task(&self, name: &str, entry: &ConnectorEntry, id: u32) -> Option<TaskHandle> {
+        let tc = entry.task_configs.get(id as usize)?.clone();
+        let paused = entry.target == TargetState::Paused;
+        let started = match entry.instance.as_ref()? {
+            ConnectorType::Source(c) => self.worker.start_source_task(name, id, c.create_task(), tc, &entry.config, paused),
+            ConnectorType::Sink(c) => self.worker.start_sink_task(name, id, c.create_task(), tc, &entry.config, paused),
+        };
+        match started {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                self.task_status_put(name, id, State::Failed, Some(e.to_string()));
+                None
             }
         }
-        entry.instance = Some(instance);
-        Ok(())
+    }
+
+    /// Brings a connector to its target state from nothing running.
+    async fn start_connector(&self, name: &str, entry: &mut ConnectorEntry) {
+        if entry.target == TargetState::Stopped {
+            entry.task_configs.clear();
+            self.worker.status.remove_tasks(name);
+            self.worker.connector_status(name, State::Stopped, None);
+            return;
+        }
+        let Some(configs) = self.start_connector_instance(name, entry).await else { return };
+        self.worker.status.remove_tasks(name);
+        entry.task_configs = configs;
+        let state = if entry.target == TargetState::Paused { State::Paused } else { State::Running };
+        self.worker.connector_status(name, state, None);
+        for id in 0..entry.task_configs.len() as u32 {
+            if let Some(h) = self.start_task(name, entry, id) {
+                entry.tasks.push(h);
+            }
+        }
     }
 
     fn info(name: &str, entry: &ConnectorEntry) -> ConnectorInfo {
@@ -132,6 +170,24 @@ impl StandaloneHerder {
             config: entry.config.clone(),
             tasks: (0..entry.task_configs.len() as u32).map(|task| ConnectorTaskId { connector: name.to_owned(), task }).collect(),
             kind: entry.kind,
+        }
+    }
+
+    fn is_failed(&self, name: &str, task: Option<u32>) -> bool {
+        match task {
+            None => self.worker.status.connector(name).is_some_and(|s| s.state == State::Failed),
+            Some(id) => self.worker.status.tasks(name).iter().any(|(t, s)| *t == id && s.state == State::Failed),
+        }
+    }
+
+    async fn restart_task_locked(&self, name: &str, entry: &mut ConnectorEntry, id: u32) {
+        if let Some(pos) = entry.tasks.iter().position(|h| h.id == id) {
+            let handle = entry.tasks.remove(pos);
+            self.worker.stop_tasks(name, vec![handle]).await;
+        }
+        self.task_status_put(name, id, State::Restarting, None);
+        if let Some(h) = self.start_task(name, entry, id) {
+            entry.tasks.push(h);
         }
     }
 }
@@ -148,6 +204,10 @@ impl Herder for StandaloneHerder {
 
     fn plugins(&self) -> &crate::plugins::Plugins {
         &self.worker.plugins
+    }
+
+    fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
     }
 
     async fn connectors(&self) -> Vec<String> {
@@ -169,7 +229,7 @@ impl Herder for StandaloneHerder {
             connectors.get(name).map(|e| e.kind)
         };
         let (Some(kind), Some(status)) = (kind, self.worker.status.connector(name)) else {
-            return Err(RuntimeError::ConnectorNotFound(name.into()));
+            return Err(RuntimeError::NotFound(format!("No status found for connector {name}")));
         };
         let tasks =
             self.worker.status.tasks(name).into_iter().map(|(id, s)| TaskState { id, state: s.state, worker_id: s.worker_id, trace: s.trace }).collect();
@@ -179,6 +239,16 @@ impl Herder for StandaloneHerder {
             tasks,
             kind,
         })
+    }
+
+    async fn task_status(&self, name: &str, task: u32) -> Result<TaskState, RuntimeError> {
+        self.worker
+            .status
+            .tasks(name)
+            .into_iter()
+            .find(|(id, _)| *id == task)
+            .map(|(id, s)| TaskState { id, state: s.state, worker_id: s.worker_id, trace: s.trace })
+            .ok_or_else(|| RuntimeError::NotFound(format!("No status found for task {name}-{task}")))
     }
 
     async fn task_configs(&self, name: &str) -> Result<Vec<TaskInfo>, RuntimeError> {
@@ -208,9 +278,6 @@ impl Herder for StandaloneHerder {
                 config.insert(NAME.into(), name.into());
             }
         }
-        if initial_state == Some(TargetState::Paused) {
-            return Err(RuntimeError::BadRequest("initial_state PAUSED is not supported by this version of Tributary yet".into()));
-        }
         let validated = connector_config::validate(&self.worker.plugins, &config)?;
         let kind = match validated.plugin_type {
             PluginType::Source => ConnectorKind::Source,
@@ -218,31 +285,139 @@ impl Herder for StandaloneHerder {
             _ => ConnectorKind::Unknown,
         };
         let mut connectors = self.connectors.lock().await;
-        let created = match connectors.get_mut(name) {
+        let (created, target) = match connectors.get_mut(name) {
             Some(_) if !allow_replace => return Err(RuntimeError::ConnectorExists(name.into())),
             Some(existing) => {
-                self.stop_connector(name, existing).await;
-                self.worker.status.remove_tasks(name);
-                false
+                // A new config keeps the connector's target state.
+                self.stop_instances(name, existing).await;
+                (false, existing.target)
             }
-            None => true,
+            None => (true, initial_state.unwrap_or(TargetState::Started)),
         };
-        let mut entry = ConnectorEntry { config, kind, task_configs: Vec::new(), instance: None, tasks: Vec::new() };
-        if initial_state == Some(TargetState::Stopped) {
-            self.worker.connector_status(name, State::Stopped, None);
-        } else {
-            self.start_connector(name, &mut entry).await;
-        }
+        let mut entry = ConnectorEntry { config, kind, target, task_configs: Vec::new(), instance: None, tasks: Vec::new() };
+        self.start_connector(name, &mut entry).await;
         let info = Self::info(name, &entry);
         connectors.insert(name.to_owned(), entry);
         Ok(Created { created, result: info })
     }
 
+    async fn patch_connector_config(&self, name: &str, patch: BTreeMap<String, Option<String>>) -> Result<ConnectorInfo, RuntimeError> {
+        let mut config = self.connector_config(name).await?;
+        for (k, v) in patch {
+            match v {
+                Some(v) => config.insert(k, v),
+                None => config.remove(&k),
+            };
+        }
+        Ok(self.put_connector_config(name, config, true, None).await?.result)
+    }
+
     async fn delete_connector(&self, name: &str) -> Result<(), RuntimeError> {
         let mut connectors = self.connectors.lock().await;
         let mut entry = connectors.remove(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
-        self.stop_connector(name, &mut entry).await;
+        self.stop_instances(name, &mut entry).await;
         self.worker.status.remove(name);
+        Ok(())
+    }
+
+    async fn pause_connector(&self, name: &str) -> Result<(), RuntimeError> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors.get_mut(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        if entry.target != TargetState::Started {
+            return Ok(());
+        }
+        entry.target = TargetState::Paused;
+        // As in Kafka: the connector object is stopped, its tasks stay but do no work.
+        self.stop_connector_instance(name, entry).await;
+        for h in &entry.tasks {
+            h.set_paused(true);
+            self.task_status_put(name, h.id, State::Paused, None);
+        }
+        self.worker.connector_status(name, State::Paused, None);
+        Ok(())
+    }
+
+    async fn resume_connector(&self, name: &str) -> Result<(), RuntimeError> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors.get_mut(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        match entry.target {
+            TargetState::Started => Ok(()),
+            TargetState::Stopped => {
+                entry.target = TargetState::Started;
+                self.start_connector(name, entry).await;
+                Ok(())
+            }
+            TargetState::Paused => {
+                entry.target = TargetState::Started;
+                let Some(configs) = self.start_connector_instance(name, entry).await else { return Ok(()) };
+                if configs != entry.task_configs {
+                    // The connector now wants other tasks: replace them.
+                    self.worker.stop_tasks(name, std::mem::take(&mut entry.tasks)).await;
+                    self.worker.status.remove_tasks(name);
+                    entry.task_configs = configs;
+                    for id in 0..entry.task_configs.len() as u32 {
+                        if let Some(h) = self.start_task(name, entry, id) {
+                            entry.tasks.push(h);
+                        }
+                    }
+                } else {
+                    for h in &entry.tasks {
+                        h.set_paused(false);
+                        self.task_status_put(name, h.id, State::Running, None);
+                    }
+                }
+                self.worker.connector_status(name, State::Running, None);
+                Ok(())
+            }
+        }
+    }
+
+    async fn stop_connector(&self, name: &str) -> Result<(), RuntimeError> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors.get_mut(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        entry.target = TargetState::Stopped;
+        self.stop_instances(name, entry).await;
+        entry.task_configs.clear();
+        self.worker.status.remove_tasks(name);
+        self.worker.connector_status(name, State::Stopped, None);
+        Ok(())
+    }
+
+    async fn restart_connector(&self, name: &str, include_tasks: bool, only_failed: bool) -> Result<Option<ConnectorStateInfo>, RuntimeError> {
+        {
+            let mut connectors = self.connectors.lock().await;
+            let entry = connectors.get_mut(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+            if entry.target != TargetState::Stopped {
+                if !only_failed || self.is_failed(name, None) {
+                    self.stop_connector_instance(name, entry).await;
+                    self.worker.connector_status(name, State::Restarting, None);
+                    if self.start_connector_instance(name, entry).await.is_some() {
+                        let state = if entry.target == TargetState::Paused { State::Paused } else { State::Running };
+                        self.worker.connector_status(name, state, None);
+                    }
+                }
+                if include_tasks {
+                    for id in 0..entry.task_configs.len() as u32 {
+                        if !only_failed || self.is_failed(name, Some(id)) {
+                            self.restart_task_locked(name, entry, id).await;
+                        }
+                    }
+                }
+            }
+        }
+        if !include_tasks && !only_failed {
+            return Ok(None);
+        }
+        self.connector_status(name).await.map(Some)
+    }
+
+    async fn restart_task(&self, name: &str, task: u32) -> Result<(), RuntimeError> {
+        let mut connectors = self.connectors.lock().await;
+        let entry = connectors.get_mut(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        if task as usize >= entry.task_configs.len() {
+            return Err(RuntimeError::NotFound(format!("Unknown task: {name}-{task}")));
+        }
+        self.restart_task_locked(name, entry, task).await;
         Ok(())
     }
 }

@@ -22,6 +22,14 @@ pub struct TaskHandle {
     pub id: u32,
     cancel: CancellationToken,
     join: JoinHandle<()>,
+    paused: tokio::sync::watch::Sender<bool>,
+}
+
+impl TaskHandle {
+    /// Pauses or resumes the task (target state PAUSED / STARTED).
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.send_replace(paused);
+    }
 }
 
 /// Runs connectors' tasks on this process.
@@ -63,6 +71,7 @@ impl Worker {
         mut task: Box<dyn SourceTask>,
         task_config: ConfigMap,
         connector_config: &ConfigMap,
+        paused: bool,
     ) -> Result<TaskHandle, RuntimeError> {
         let (key_converter, value_converter, header_converter) = self.converters(connector_config)?;
         let chain = transformation_chain::build(connector_config)?;
@@ -83,6 +92,7 @@ impl Worker {
         let (offset_store, codec) = (self.offset_store.clone(), self.codec.clone());
         let (flush_interval, flush_timeout) = (self.config.offset_flush_interval, self.config.offset_flush_timeout);
         let cancel = CancellationToken::new();
+        let (paused_tx, paused_rx) = tokio::sync::watch::channel(paused);
         let status = self.status.clone();
         let (name, worker_id) = (connector.to_owned(), self.worker_id.clone());
         let token = cancel.clone();
@@ -92,7 +102,7 @@ impl Worker {
                 put(State::Failed, Some(e.trace()));
                 return;
             }
-            put(State::Running, None);
+            put(if *paused_rx.borrow() { State::Paused } else { State::Running }, None);
             let runner = SourceTaskRunner {
                 connector: name.clone(),
                 task_id: id,
@@ -109,9 +119,9 @@ impl Worker {
                 topic_creation,
                 chain,
             };
-            finish(runner.run(token).await, put);
+            finish(runner.run(token, paused_rx).await, put);
         });
-        Ok(TaskHandle { id, cancel, join })
+        Ok(TaskHandle { id, cancel, join, paused: paused_tx })
     }
 
     /// Starts a sink task: `start`, subscription, then the loop, on its own tokio task.
@@ -122,6 +132,7 @@ impl Worker {
         mut task: Box<dyn SinkTask>,
         task_config: ConfigMap,
         connector_config: &ConfigMap,
+        paused: bool,
     ) -> Result<TaskHandle, RuntimeError> {
         let (key_converter, value_converter, header_converter) = self.converters(connector_config)?;
         let chain = transformation_chain::build(connector_config)?;
@@ -134,6 +145,7 @@ impl Worker {
         let commit_interval = self.config.offset_flush_interval;
         let connector_name = connector.to_owned();
         let cancel = CancellationToken::new();
+        let (paused_tx, paused_rx) = tokio::sync::watch::channel(paused);
         let status = self.status.clone();
         let (name, worker_id) = (connector.to_owned(), self.worker_id.clone());
         let token = cancel.clone();
@@ -144,7 +156,7 @@ impl Worker {
                 put(State::Failed, Some(e.trace()));
                 return;
             }
-            put(State::Running, None);
+            put(if *paused_rx.borrow() { State::Paused } else { State::Running }, None);
             let runner = SinkTaskRunner {
                 connector: connector_name,
                 task_id: id,
@@ -156,9 +168,9 @@ impl Worker {
                 commit_interval,
                 chain,
             };
-            finish(runner.run(token, context, topics, regex).await, put);
+            finish(runner.run(token, context, topics, regex, paused_rx).await, put);
         });
-        Ok(TaskHandle { id, cancel, join })
+        Ok(TaskHandle { id, cancel, join, paused: paused_tx })
     }
 
     /// Stops tasks: cancel all, then wait for them together for at most

@@ -101,6 +101,7 @@ pub async fn run(worker_file: &str, connector_files: &[String]) -> ExitCode {
         }
         tracing::info!(connector = %file.name, "created connector");
     }
+    herder.set_ready();
 
     wait_for_signal().await;
     tracing::info!("stopping: tasks are stopped and their offsets flushed");
