@@ -50,5 +50,5 @@ async fn validate(State(herder): State<AppState>, Path(plugin): Path<String>, bo
             config.insert("connector.class".into(), plugin.clone());
         }
     }
-    Ok(Json(config_infos::validate_configs(herder.plugins(), &config)?))
+    Ok(Json(herder.validate_connector_config(&config)?))
 }

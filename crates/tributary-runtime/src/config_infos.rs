@@ -2,6 +2,7 @@
 //! `PUT /connector-plugins/{plugin}/config/validate` returns them, and plugin metadata for
 //! `GET /connector-plugins` and `GET /connector-plugins/{plugin}/config`.
 
+use crate::config_providers::ConfigProviders;
 use crate::connector_config::{self, CONNECTOR_CLASS};
 use crate::error::RuntimeError;
 use crate::plugins::Plugins;
@@ -147,6 +148,36 @@ fn alias_defs(config: &ConfigMap) -> ConfigDef {
 /// Validates a connector config: framework keys, transform and predicate keys, the connector's
 /// own keys, and the rules that span keys. Fails only when the connector class is unknown.
 pub fn validate_configs(plugins: &Plugins, config: &ConfigMap) -> Result<ConfigInfos, RuntimeError> {
+    validate_with_providers(plugins, &ConfigProviders::default(), config)
+}
+
+/// [`validate_configs`] on the config with its `${provider:...}` references resolved. Values
+/// are reported as written, and any resolved secret quoted in an error is replaced by its
+/// reference, so the response never carries a secret.
+pub fn validate_with_providers(plugins: &Plugins, providers: &ConfigProviders, raw: &ConfigMap) -> Result<ConfigInfos, RuntimeError> {
+    let resolved = providers.resolve(raw);
+    let mut infos = validate_resolved(plugins, &resolved)?;
+    let secrets: Vec<(&String, &String)> = raw
+        .iter()
+        .filter(|(_, v)| providers.has_reference(v))
+        .filter_map(|(k, v)| resolved.get(k).filter(|r| !r.is_empty() && *r != v).map(|r| (r, v)))
+        .collect();
+    for c in &mut infos.configs {
+        if let Some(v) = c.value.as_mut() {
+            if let Some(r) = raw.get(&v.name).filter(|r| providers.has_reference(r)) {
+                v.value = Some(r.clone());
+            }
+            for e in &mut v.errors {
+                for (secret, reference) in &secrets {
+                    *e = e.replace(secret.as_str(), reference);
+                }
+            }
+        }
+    }
+    Ok(infos)
+}
+
+fn validate_resolved(plugins: &Plugins, config: &ConfigMap) -> Result<ConfigInfos, RuntimeError> {
     let class = config.get(CONNECTOR_CLASS).ok_or_else(|| RuntimeError::BadRequest(format!("Connector config {config:?} contains no connector type")))?;
     let plugin = plugins.connector(class)?;
     let connector = (plugin.create)();

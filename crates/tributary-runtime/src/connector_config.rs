@@ -98,7 +98,16 @@ pub struct ValidatedConnector {
 /// Validates a connector configuration: framework keys, the connector's own keys, and the
 /// cross-key rules. Errors carry Kafka Connect's messages.
 pub fn validate(plugins: &Plugins, config: &ConfigMap) -> Result<ValidatedConnector, RuntimeError> {
-    let infos = crate::config_infos::validate_configs(plugins, config)?;
+    validate_with_providers(plugins, &crate::config_providers::ConfigProviders::default(), config)
+}
+
+/// [`validate`] with `${provider:...}` references resolved first; errors never quote a secret.
+pub fn validate_with_providers(
+    plugins: &Plugins,
+    providers: &crate::config_providers::ConfigProviders,
+    config: &ConfigMap,
+) -> Result<ValidatedConnector, RuntimeError> {
+    let infos = crate::config_infos::validate_with_providers(plugins, providers, config)?;
     let errors = infos.errors();
     if !errors.is_empty() {
         let mut msg = format!("Connector configuration is invalid and contains the following {} error(s):\n", errors.len());

@@ -98,6 +98,11 @@ pub trait Herder: Send + Sync {
     async fn server_info(&self) -> ServerInfo;
     /// The plugins this worker can run.
     fn plugins(&self) -> &crate::plugins::Plugins;
+    /// `PUT /connector-plugins/{plugin}/config/validate`: validates with config providers
+    /// applied, reporting values as written.
+    fn validate_connector_config(&self, config: &ConfigMap) -> Result<crate::config_infos::ConfigInfos, RuntimeError> {
+        crate::config_infos::validate_configs(self.plugins(), config)
+    }
     /// Names of all connectors, sorted.
     async fn connectors(&self) -> Vec<String>;
     async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, RuntimeError>;

@@ -7,6 +7,7 @@
 //! (`StandaloneHerder`).
 
 pub mod config_infos;
+pub mod config_providers;
 pub mod connector_config;
 pub mod error;
 pub mod herder;

@@ -96,13 +96,15 @@ impl StandaloneHerder {
         let mut instance = self.worker.plugins.new_connector(&class)?;
         let max_tasks: usize = entry.config.get(TASKS_MAX).and_then(|t| t.trim().parse().ok()).unwrap_or(1);
         let timed = |what: &str| RuntimeError::Other(format!("connector {name} did not finish {what} within {CONNECTOR_CALL_TIMEOUT:?}"));
+        // The connector sees resolved secrets; what is stored and reported keeps the references.
+        let resolved = self.worker.providers.resolve(&entry.config);
         let (configs, task_class) = match &mut instance {
             ConnectorType::Source(c) => {
-                tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.start(entry.config.clone())).await.map_err(|_| timed("start"))??;
+                tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.start(resolved.clone())).await.map_err(|_| timed("start"))??;
                 (tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.task_configs(max_tasks)).await.map_err(|_| timed("task_configs"))??, c.task_class())
             }
             ConnectorType::Sink(c) => {
-                tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.start(entry.config.clone())).await.map_err(|_| timed("start"))??;
+                tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.start(resolved)).await.map_err(|_| timed("start"))??;
                 (tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.task_configs(max_tasks)).await.map_err(|_| timed("task_configs"))??, c.task_class())
             }
         };
@@ -123,17 +125,18 @@ impl StandaloneHerder {
                         tc.insert(key.into(), v.clone());
                     }
                 }
-                tc
+                self.worker.providers.unresolve(&entry.config, &tc)
             })
             .collect())
     }
 
     fn start_task(&self, name: &str, entry: &ConnectorEntry, id: u32) -> Option<TaskHandle> {
-        let tc = entry.task_configs.get(id as usize)?.clone();
+        let tc = self.worker.providers.resolve(entry.task_configs.get(id as usize)?);
+        let connector_config = self.worker.providers.resolve(&entry.config);
         let paused = entry.target == TargetState::Paused;
         let started = match entry.instance.as_ref()? {
-            ConnectorType::Source(c) => self.worker.start_source_task(name, id, c.create_task(), tc, &entry.config, paused),
-            ConnectorType::Sink(c) => self.worker.start_sink_task(name, id, c.create_task(), tc, &entry.config, paused),
+            ConnectorType::Source(c) => self.worker.start_source_task(name, id, c.create_task(), tc, &connector_config, paused),
+            ConnectorType::Sink(c) => self.worker.start_sink_task(name, id, c.create_task(), tc, &connector_config, paused),
         };
         match started {
             Ok(handle) => Some(handle),
@@ -204,6 +207,10 @@ impl Herder for StandaloneHerder {
 
     fn plugins(&self) -> &crate::plugins::Plugins {
         &self.worker.plugins
+    }
+
+    fn validate_connector_config(&self, config: &ConfigMap) -> Result<crate::config_infos::ConfigInfos, RuntimeError> {
+        crate::config_infos::validate_with_providers(&self.worker.plugins, &self.worker.providers, config)
     }
 
     fn is_ready(&self) -> bool {
@@ -278,7 +285,7 @@ impl Herder for StandaloneHerder {
                 config.insert(NAME.into(), name.into());
             }
         }
-        let validated = connector_config::validate(&self.worker.plugins, &config)?;
+        let validated = connector_config::validate_with_providers(&self.worker.plugins, &self.worker.providers, &config)?;
         let kind = match validated.plugin_type {
             PluginType::Source => ConnectorKind::Source,
             PluginType::Sink => ConnectorKind::Sink,

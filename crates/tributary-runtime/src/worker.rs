@@ -36,6 +36,8 @@ impl TaskHandle {
 pub struct Worker {
     pub config: WorkerConfig,
     pub plugins: Plugins,
+    /// Resolves `${provider:...}` references when configs are handed to plugins.
+    pub providers: crate::config_providers::ConfigProviders,
     pub worker_id: String,
     pub offset_store: Arc<dyn OffsetBackingStore>,
     pub codec: Arc<OffsetCodec>,

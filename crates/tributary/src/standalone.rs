@@ -4,6 +4,7 @@
 use crate::connector_files;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tributary_runtime::config_providers::ConfigProviders;
 use tributary_runtime::herder::Herder;
 use tributary_runtime::offset_store::{FileOffsetStore, OffsetCodec};
 use tributary_runtime::plugins::Plugins;
@@ -37,6 +38,10 @@ pub async fn run(worker_file: &str, connector_files: &[String]) -> ExitCode {
         return fail(1, format!("Invalid worker configuration: Missing required configuration \"{OFFSET_STORAGE_FILE}\" which has no default value."));
     };
     let plugins = Plugins::default();
+    let providers = match ConfigProviders::from_worker_config(config.originals()) {
+        Ok(p) => p,
+        Err(e) => return fail(1, e),
+    };
     // Every connector file is read and validated before anything starts.
     let mut connectors = Vec::new();
     for path in connector_files {
@@ -44,7 +49,7 @@ pub async fn run(worker_file: &str, connector_files: &[String]) -> ExitCode {
             Ok(f) => f,
             Err(e) => return fail(1, e),
         };
-        if let Err(e) = connector_config::validate(&plugins, &file.config) {
+        if let Err(e) = connector_config::validate_with_providers(&plugins, &providers, &file.config) {
             return fail(1, format!("Connector configuration at '{path}' is invalid: {e}"));
         }
         connectors.push(file);
@@ -85,7 +90,7 @@ pub async fn run(worker_file: &str, connector_files: &[String]) -> ExitCode {
     };
     let worker_id = config.worker_id();
     let rest_addr = config.rest_listen;
-    let worker = Arc::new(Worker { config, plugins, worker_id, offset_store, codec, status: Arc::new(StatusStore::default()) });
+    let worker = Arc::new(Worker { config, plugins, providers, worker_id, offset_store, codec, status: Arc::new(StatusStore::default()) });
     let herder = Arc::new(StandaloneHerder::new(worker, cluster_id.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
