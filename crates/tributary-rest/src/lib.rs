@@ -6,6 +6,7 @@
 mod connectors;
 mod error;
 mod lifecycle;
+mod loggers;
 mod plugins;
 
 pub use error::ApiError;
@@ -28,6 +29,7 @@ pub fn router(herder: AppState) -> Router {
         .merge(connectors::routes())
         .merge(plugins::routes())
         .merge(lifecycle::routes())
+        .merge(loggers::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -133,4 +133,8 @@ pub trait Herder: Send + Sync {
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), RuntimeError>;
     /// True once start-up (including the connectors given on the command line) is complete.
     fn is_ready(&self) -> bool;
+    /// Run-time log level control, when the process installed one.
+    fn logger_control(&self) -> Option<std::sync::Arc<dyn crate::loggers::LoggerControl>> {
+        None
+    }
 }

@@ -12,6 +12,7 @@ pub mod connector_config;
 pub mod error;
 pub mod herder;
 pub mod kafka;
+pub mod loggers;
 pub mod offset_store;
 pub mod plugins;
 pub mod properties;

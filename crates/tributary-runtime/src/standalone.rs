@@ -34,11 +34,18 @@ pub struct StandaloneHerder {
     cluster_id: String,
     connectors: tokio::sync::Mutex<BTreeMap<String, ConnectorEntry>>,
     ready: AtomicBool,
+    loggers: Option<Arc<dyn crate::loggers::LoggerControl>>,
 }
 
 impl StandaloneHerder {
     pub fn new(worker: Arc<Worker>, cluster_id: String) -> Self {
-        Self { worker, cluster_id, connectors: tokio::sync::Mutex::new(BTreeMap::new()), ready: AtomicBool::new(false) }
+        Self { worker, cluster_id, connectors: tokio::sync::Mutex::new(BTreeMap::new()), ready: AtomicBool::new(false), loggers: None }
+    }
+
+    /// Lets `/admin/loggers` change this process's log levels.
+    pub fn with_logger_control(mut self, loggers: Arc<dyn crate::loggers::LoggerControl>) -> Self {
+        self.loggers = Some(loggers);
+        self
     }
 
     /// Marks start-up complete: `GET /health` answers 200 from now on.
@@ -211,6 +218,10 @@ impl Herder for StandaloneHerder {
 
     fn validate_connector_config(&self, config: &ConfigMap) -> Result<crate::config_infos::ConfigInfos, RuntimeError> {
         crate::config_infos::validate_with_providers(&self.worker.plugins, &self.worker.providers, config)
+    }
+
+    fn logger_control(&self) -> Option<Arc<dyn crate::loggers::LoggerControl>> {
+        self.loggers.clone()
     }
 
     fn is_ready(&self) -> bool {

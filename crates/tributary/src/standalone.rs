@@ -20,7 +20,7 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-pub async fn run(worker_file: &str, connector_files: &[String]) -> ExitCode {
+pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<crate::logging::Loggers>) -> ExitCode {
     let started = std::time::Instant::now();
     let text = match std::fs::read_to_string(worker_file) {
         Ok(t) => t,
@@ -91,7 +91,7 @@ pub async fn run(worker_file: &str, connector_files: &[String]) -> ExitCode {
     let worker_id = config.worker_id();
     let rest_addr = config.rest_listen;
     let worker = Arc::new(Worker { config, plugins, providers, worker_id, offset_store, codec, status: Arc::new(StatusStore::default()) });
-    let herder = Arc::new(StandaloneHerder::new(worker, cluster_id.clone()));
+    let herder = Arc::new(StandaloneHerder::new(worker, cluster_id.clone()).with_logger_control(loggers));
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let rest = tokio::spawn(tributary_rest::serve(listener, herder.clone(), async move {

@@ -127,6 +127,18 @@ fn lifecycle_endpoints_against_a_running_worker() {
     assert_eq!(lines, expected.iter().map(String::as_str).collect::<Vec<_>>());
     wait_until(Duration::from_secs(30), "the sink to catch up", || std::fs::read_to_string(&output).map(|t| t.lines().count() == 220).unwrap_or(false));
 
+    // Log levels at run time.
+    assert_eq!(call(port, "GET", "/admin/loggers", None), (200, json!({"root":{"level":"INFO","last_modified":null}})));
+    assert_eq!(call(port, "PUT", "/admin/loggers/tributary_runtime", Some(r#"{"level":"debug"}"#)), (200, json!(["tributary_runtime"])));
+    let (code, level) = call(port, "GET", "/admin/loggers/tributary_runtime", None);
+    assert_eq!((code, &level["level"]), (200, &json!("DEBUG")));
+    assert!(level["last_modified"].as_i64().is_some());
+    assert_eq!(call(port, "PUT", "/admin/loggers/root?scope=cluster", Some(r#"{"level":"WARN"}"#)), (204, Value::Null));
+    assert_eq!(call(port, "PUT", "/admin/loggers/root", Some(r#"{"level":"LOUD"}"#)), (404, json!({"error_code":404,"message":"invalid log level 'LOUD'."})));
+    assert_eq!(call(port, "PUT", "/admin/loggers/root", Some("{}")).0, 400);
+    assert_eq!(call(port, "PUT", "/admin/loggers/root?scope=galaxy", Some(r#"{"level":"INFO"}"#)).0, 400);
+    assert_eq!(call(port, "GET", "/admin/loggers/nobody", None), (404, json!({"error_code":404,"message":"Logger nobody not found."})));
+
     assert_eq!(call(port, "DELETE", "/connectors/src", None), (204, Value::Null));
     assert_eq!(call(port, "GET", "/connectors/src", None).0, 404);
     assert_eq!(worker.terminate(), Some(0));
