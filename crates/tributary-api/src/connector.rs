@@ -43,6 +43,14 @@ pub trait Connector: Send {
 
     /// Stops the connector. Must return promptly.
     async fn stop(&mut self) -> Result<()>;
+
+    /// Called before the framework alters (or, with every offset `None`, resets) this
+    /// connector's offsets through the REST API (KIP-875), while the connector is stopped.
+    /// Return an error to refuse the change, `Ok(true)` when the connector manages no offsets of
+    /// its own elsewhere, `Ok(false)` (the default) when it may.
+    fn alter_offsets(&self, _config: &ConfigMap, _offsets: &[(crate::OffsetMap, Option<crate::OffsetMap>)]) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// A connector that copies data from an external system into Kafka.

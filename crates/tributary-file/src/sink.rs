@@ -36,6 +36,10 @@ impl Connector for FileStreamSinkConnector {
     async fn task_configs(&mut self, max_tasks: usize) -> Result<Vec<ConfigMap>> {
         Ok(vec![self.config.clone(); max_tasks])
     }
+    fn alter_offsets(&self, _config: &ConfigMap, _offsets: &[(tributary_api::OffsetMap, Option<tributary_api::OffsetMap>)]) -> Result<bool> {
+        // Its only offsets are the consumer group's.
+        Ok(true)
+    }
     async fn stop(&mut self) -> Result<()> {
         Ok(())
     }

@@ -67,6 +67,28 @@ impl Connector for FileStreamSourceConnector {
     async fn stop(&mut self) -> Result<()> {
         Ok(())
     }
+
+    fn alter_offsets(&self, config: &ConfigMap, offsets: &[(OffsetMap, Option<OffsetMap>)]) -> Result<bool> {
+        if config.get(FILE_CONFIG).is_none_or(|f| f.is_empty()) {
+            return Err(ConnectError::config(
+                "Offsets cannot be modified if the 'file' configuration is unspecified. This is because stdin is used for input and offsets are not tracked.",
+            ));
+        }
+        for (partition, offset) in offsets {
+            if !partition.contains_key("filename") {
+                return Err(ConnectError::config("Partition objects should contain the key 'filename'"));
+            }
+            if let Some(offset) = offset {
+                match offset.get("position") {
+                    Some(Value::Int64(p)) if *p >= 0 => {}
+                    Some(Value::Int64(_)) => return Err(ConnectError::config("The value for the 'position' key in the offset should be a non-negative value")),
+                    Some(_) => return Err(ConnectError::config("The value for the 'position' key in the offset is expected to be a Long value")),
+                    None => return Err(ConnectError::config("Offset objects should either be null or contain the key 'position'")),
+                }
+            }
+        }
+        Ok(true)
+    }
 }
 
 impl SourceConnector for FileStreamSourceConnector {

@@ -7,6 +7,7 @@ mod connectors;
 mod error;
 mod lifecycle;
 mod loggers;
+mod offsets;
 mod plugins;
 
 pub use error::ApiError;
@@ -30,6 +31,7 @@ pub fn router(herder: AppState) -> Router {
         .merge(plugins::routes())
         .merge(lifecycle::routes())
         .merge(loggers::routes())
+        .merge(offsets::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

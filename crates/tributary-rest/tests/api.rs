@@ -107,6 +107,19 @@ impl Herder for MapHerder {
     fn is_ready(&self) -> bool {
         true
     }
+    async fn connector_offsets(&self, name: &str) -> Result<tributary_runtime::offsets_api::ConnectorOffsets, RuntimeError> {
+        self.connector_config(name).await.map(|_| Default::default())
+    }
+    async fn alter_connector_offsets(
+        &self,
+        name: &str,
+        _o: tributary_runtime::offsets_api::ConnectorOffsets,
+    ) -> Result<tributary_runtime::offsets_api::Message, RuntimeError> {
+        self.connector_config(name).await.map(|_| tributary_runtime::offsets_api::Message { message: "ok".into() })
+    }
+    async fn reset_connector_offsets(&self, name: &str) -> Result<tributary_runtime::offsets_api::Message, RuntimeError> {
+        self.connector_config(name).await.map(|_| tributary_runtime::offsets_api::Message { message: "ok".into() })
+    }
 }
 
 async fn call(app: &axum::Router, method: &str, path: &str, body: &str) -> (StatusCode, serde_json::Value, Option<String>) {

@@ -131,6 +131,12 @@ pub trait Herder: Send + Sync {
     /// FAILED instances. Returns the resulting status unless neither option was set.
     async fn restart_connector(&self, name: &str, include_tasks: bool, only_failed: bool) -> Result<Option<ConnectorStateInfo>, RuntimeError>;
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), RuntimeError>;
+    /// `GET /connectors/{name}/offsets`.
+    async fn connector_offsets(&self, name: &str) -> Result<crate::offsets_api::ConnectorOffsets, RuntimeError>;
+    /// `PATCH /connectors/{name}/offsets`: only while the connector is STOPPED.
+    async fn alter_connector_offsets(&self, name: &str, offsets: crate::offsets_api::ConnectorOffsets) -> Result<crate::offsets_api::Message, RuntimeError>;
+    /// `DELETE /connectors/{name}/offsets`: only while the connector is STOPPED.
+    async fn reset_connector_offsets(&self, name: &str) -> Result<crate::offsets_api::Message, RuntimeError>;
     /// True once start-up (including the connectors given on the command line) is complete.
     fn is_ready(&self) -> bool;
     /// Run-time log level control, when the process installed one.

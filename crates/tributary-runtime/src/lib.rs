@@ -14,6 +14,7 @@ pub mod herder;
 pub mod kafka;
 pub mod loggers;
 pub mod offset_store;
+pub mod offsets_api;
 pub mod plugins;
 pub mod properties;
 pub mod sink_task;

@@ -17,6 +17,8 @@ pub trait OffsetBackingStore: Send + Sync {
     async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, RuntimeError>;
     /// Writes entries (a `None` value deletes) and returns once they are durable.
     async fn set(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), RuntimeError>;
+    /// Every stored entry (for the offsets REST endpoints).
+    async fn all(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, RuntimeError>;
 }
 
 /// Offsets in a local file, rewritten whole on every flush: write a temporary file, fsync it,
@@ -80,6 +82,10 @@ impl OffsetBackingStore for FileOffsetStore {
         Ok(self.data.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned())
     }
 
+    async fn all(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, RuntimeError> {
+        Ok(self.data.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
     async fn set(&self, entries: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), RuntimeError> {
         let _writer = self.write_lock.lock().await;
         {
@@ -126,6 +132,23 @@ impl OffsetCodec {
     /// `{<offset>}`.
     pub fn value(&self, offset: &OffsetMap) -> Result<Vec<u8>, ConnectError> {
         self.encode(&map_value(offset))
+    }
+
+    /// Decodes a stored key: the connector name and the source partition.
+    pub fn decode_key(&self, bytes: &[u8]) -> Option<(String, OffsetMap)> {
+        let sv = self.json.to_connect_data("", &Headers::new(), Some(bytes)).ok()?;
+        let Value::Array(mut parts) = sv.value else { return None };
+        if parts.len() != 2 {
+            return None;
+        }
+        let partition = parts.pop()?;
+        let Value::String(name) = parts.pop()? else { return None };
+        let Value::Map(entries) = partition else { return None };
+        let map = entries.into_iter().map(|(k, v)| match k {
+            Value::String(k) => Some((k, v)),
+            _ => None,
+        });
+        Some((name, map.collect::<Option<OffsetMap>>()?))
     }
 
     /// Decodes a stored value into an offset map.

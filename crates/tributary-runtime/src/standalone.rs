@@ -6,6 +6,7 @@ use crate::error::RuntimeError;
 use crate::herder::{
     ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo, TaskState,
 };
+use crate::offsets_api;
 use crate::status::{State, Status};
 use crate::worker::{TaskHandle, Worker};
 use async_trait::async_trait;
@@ -202,6 +203,32 @@ impl StandaloneHerder {
     }
 }
 
+impl StandaloneHerder {
+    /// The connector's raw config and kind, if it is STOPPED (as offset changes require).
+    async fn stopped_connector(&self, name: &str) -> Result<(ConfigMap, ConnectorKind), RuntimeError> {
+        let connectors = self.connectors.lock().await;
+        let entry = connectors.get(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        if entry.target != TargetState::Stopped {
+            return Err(RuntimeError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+            )));
+        }
+        Ok((entry.config.clone(), entry.kind))
+    }
+
+    /// Asks the connector whether the change is acceptable; true when it manages no offsets
+    /// of its own.
+    fn connector_accepts(&self, config: &ConfigMap, offsets: &[(tributary_api::OffsetMap, Option<tributary_api::OffsetMap>)]) -> Result<bool, RuntimeError> {
+        let class = config.get(connector_config::CONNECTOR_CLASS).cloned().unwrap_or_default();
+        let resolved = self.worker.providers.resolve(config);
+        let accepted = match self.worker.plugins.new_connector(&class)? {
+            ConnectorType::Source(c) => c.alter_offsets(&resolved, offsets),
+            ConnectorType::Sink(c) => c.alter_offsets(&resolved, offsets),
+        };
+        accepted.map_err(|e| RuntimeError::BadRequest(format!("Failed to alter offsets: {}", e.message())))
+    }
+}
+
 #[async_trait]
 impl Herder for StandaloneHerder {
     async fn server_info(&self) -> ServerInfo {
@@ -218,6 +245,46 @@ impl Herder for StandaloneHerder {
 
     fn validate_connector_config(&self, config: &ConfigMap) -> Result<crate::config_infos::ConfigInfos, RuntimeError> {
         crate::config_infos::validate_with_providers(&self.worker.plugins, &self.worker.providers, config)
+    }
+
+    async fn connector_offsets(&self, name: &str) -> Result<offsets_api::ConnectorOffsets, RuntimeError> {
+        let (config, kind) = {
+            let connectors = self.connectors.lock().await;
+            let entry = connectors.get(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+            (self.worker.providers.resolve(&entry.config), entry.kind)
+        };
+        match kind {
+            ConnectorKind::Sink => offsets_api::sink_offsets(&self.worker.config, name, &config).await,
+            _ => offsets_api::source_offsets(self.worker.offset_store.as_ref(), &self.worker.codec, name).await,
+        }
+    }
+
+    async fn alter_connector_offsets(&self, name: &str, offsets: offsets_api::ConnectorOffsets) -> Result<offsets_api::Message, RuntimeError> {
+        let (config, kind) = self.stopped_connector(name).await?;
+        if offsets.offsets.is_empty() {
+            return Err(RuntimeError::BadRequest("Offsets must be specified".into()));
+        }
+        let parsed = offsets_api::parse_offsets(&offsets)?;
+        let managed = self.connector_accepts(&config, &parsed)?;
+        match kind {
+            ConnectorKind::Sink => offsets_api::alter_sink_offsets(&self.worker.config, name, &parsed).await?,
+            _ => offsets_api::alter_source_offsets(self.worker.offset_store.as_ref(), &self.worker.codec, name, &parsed).await?,
+        }
+        let message = if managed { offsets_api::ALTERED } else { offsets_api::ALTERED_FRAMEWORK };
+        Ok(offsets_api::Message { message: message.into() })
+    }
+
+    async fn reset_connector_offsets(&self, name: &str) -> Result<offsets_api::Message, RuntimeError> {
+        let (config, kind) = self.stopped_connector(name).await?;
+        let current = offsets_api::parse_offsets(&self.connector_offsets(name).await?)?;
+        let resets: Vec<_> = current.into_iter().map(|(p, _)| (p, None)).collect();
+        let managed = self.connector_accepts(&config, &resets)?;
+        match kind {
+            ConnectorKind::Sink => offsets_api::reset_sink_offsets(&self.worker.config, name).await?,
+            _ => offsets_api::reset_source_offsets(self.worker.offset_store.as_ref(), &self.worker.codec, name).await?,
+        }
+        let message = if managed { offsets_api::RESET } else { offsets_api::RESET_FRAMEWORK };
+        Ok(offsets_api::Message { message: message.into() })
     }
 
     fn logger_control(&self) -> Option<Arc<dyn crate::loggers::LoggerControl>> {
