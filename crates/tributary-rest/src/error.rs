@@ -40,6 +40,7 @@ impl From<RuntimeError> for ApiError {
         let status = match &e {
             RuntimeError::ConnectorNotFound(_) | RuntimeError::NotFound(_) => StatusCode::NOT_FOUND,
             RuntimeError::ConnectorExists(_) => StatusCode::CONFLICT,
+            RuntimeError::Forbidden(_) => StatusCode::FORBIDDEN,
             RuntimeError::BadRequest(_) | RuntimeError::Config(_) => StatusCode::BAD_REQUEST,
             // An unknown connector class is a 500 in Kafka Connect; kept for compatibility.
             _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,4 +1,4 @@
-//! `/connectors/{name}/offsets` (KIP-875).
+//! `/connectors/{name}/offsets` (KIP-875) and `/connectors/{name}/topics` (KIP-558).
 
 use crate::connectors::parse_json;
 use crate::error::ApiError;
@@ -11,7 +11,10 @@ use axum::{Json, Router};
 use tributary_runtime::offsets_api::{ConnectorOffsets, Message};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/connectors/{name}/offsets", get(list).patch(alter).delete(reset))
+    Router::new()
+        .route("/connectors/{name}/offsets", get(list).patch(alter).delete(reset))
+        .route("/connectors/{name}/topics", get(topics))
+        .route("/connectors/{name}/topics/reset", axum::routing::put(reset_topics))
 }
 
 async fn list(State(herder): State<AppState>, Path(name): Path<String>) -> Result<Json<ConnectorOffsets>, ApiError> {
@@ -25,4 +28,15 @@ async fn alter(State(herder): State<AppState>, Path(name): Path<String>, body: R
 
 async fn reset(State(herder): State<AppState>, Path(name): Path<String>) -> Result<Json<Message>, ApiError> {
     Ok(Json(herder.reset_connector_offsets(&name).await?))
+}
+
+/// `{"<name>": {"topics": [...]}}`.
+async fn topics(State(herder): State<AppState>, Path(name): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    let topics = herder.connector_active_topics(&name).await?;
+    Ok(Json(serde_json::json!({ name: { "topics": topics } })))
+}
+
+async fn reset_topics(State(herder): State<AppState>, Path(name): Path<String>) -> Result<axum::http::StatusCode, ApiError> {
+    herder.reset_connector_active_topics(&name).await?;
+    Ok(axum::http::StatusCode::ACCEPTED)
 }

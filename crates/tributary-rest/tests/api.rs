@@ -107,6 +107,12 @@ impl Herder for MapHerder {
     fn is_ready(&self) -> bool {
         true
     }
+    async fn connector_active_topics(&self, name: &str) -> Result<Vec<String>, RuntimeError> {
+        self.connector_config(name).await.map(|_| vec!["t".to_owned()])
+    }
+    async fn reset_connector_active_topics(&self, name: &str) -> Result<(), RuntimeError> {
+        self.connector_config(name).await.map(|_| ())
+    }
     async fn connector_offsets(&self, name: &str) -> Result<tributary_runtime::offsets_api::ConnectorOffsets, RuntimeError> {
         self.connector_config(name).await.map(|_| Default::default())
     }

@@ -16,6 +16,9 @@ pub enum RuntimeError {
     /// Something named in a request does not exist; the message says what.
     #[error("{0}")]
     NotFound(String),
+    /// Refused by the worker's configuration.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("Connector {0} already exists")]
     ConnectorExists(String),
     /// A request that is well-formed but not allowed now.

@@ -131,6 +131,10 @@ pub trait Herder: Send + Sync {
     /// FAILED instances. Returns the resulting status unless neither option was set.
     async fn restart_connector(&self, name: &str, include_tasks: bool, only_failed: bool) -> Result<Option<ConnectorStateInfo>, RuntimeError>;
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), RuntimeError>;
+    /// `GET /connectors/{name}/topics`: the topics the connector used (KIP-558).
+    async fn connector_active_topics(&self, name: &str) -> Result<Vec<String>, RuntimeError>;
+    /// `PUT /connectors/{name}/topics/reset`.
+    async fn reset_connector_active_topics(&self, name: &str) -> Result<(), RuntimeError>;
     /// `GET /connectors/{name}/offsets`.
     async fn connector_offsets(&self, name: &str) -> Result<crate::offsets_api::ConnectorOffsets, RuntimeError>;
     /// `PATCH /connectors/{name}/offsets`: only while the connector is STOPPED.

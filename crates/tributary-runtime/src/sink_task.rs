@@ -128,6 +128,10 @@ pub struct SinkTaskRunner {
     pub header_converter: Box<dyn HeaderConverter>,
     pub commit_interval: Duration,
     pub chain: TransformationChain<SinkMeta>,
+    /// Where active topics are recorded (KIP-558); `None` when topic tracking is off.
+    pub topic_tracker: Option<Arc<crate::status::StatusStore>>,
+    /// Topics already recorded.
+    pub seen_topics: std::collections::HashSet<String>,
 }
 
 /// Offsets of the loop: consumed (next to read) and last committed, per partition.
@@ -219,6 +223,14 @@ impl SinkTaskRunner {
             let is_paused = *paused.borrow();
             self.handle_partition_events(context, offsets, &mut batch, is_paused).await?;
             self.apply_context_requests(context, offsets)?;
+            if let Some(t) = &self.topic_tracker {
+                for r in &batch {
+                    if !self.seen_topics.contains(&r.meta.original_topic) {
+                        t.add_topic(&self.connector, &r.meta.original_topic);
+                        self.seen_topics.insert(r.meta.original_topic.clone());
+                    }
+                }
+            }
             // Consumed positions advance for every record, including those the chain drops.
             let positions: Vec<(TopicPartition, i64)> = batch
                 .iter()

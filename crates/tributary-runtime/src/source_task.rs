@@ -49,6 +49,8 @@ pub struct SourceTaskRunner {
     pub flush_timeout: Duration,
     pub topic_creation: TopicCreation,
     pub chain: TransformationChain<SourceMeta>,
+    /// Where active topics are recorded (KIP-558); `None` when topic tracking is off.
+    pub topic_tracker: Option<Arc<crate::status::StatusStore>>,
 }
 
 /// What a delivery future resolves to.
@@ -209,6 +211,9 @@ impl SourceTaskRunner {
             };
             if !known_topics.contains(&record.topic) {
                 self.create_topic(&record.topic).await?;
+                if let Some(t) = &self.topic_tracker {
+                    t.add_topic(&self.connector, &record.topic);
+                }
                 known_topics.insert(record.topic.clone());
             }
             let topic = record.topic.as_str();

@@ -247,6 +247,26 @@ impl Herder for StandaloneHerder {
         crate::config_infos::validate_with_providers(&self.worker.plugins, &self.worker.providers, config)
     }
 
+    async fn connector_active_topics(&self, name: &str) -> Result<Vec<String>, RuntimeError> {
+        if !self.worker.config.topic_tracking_enable {
+            return Err(RuntimeError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        self.connector_info(name).await?;
+        Ok(self.worker.status.topics(name))
+    }
+
+    async fn reset_connector_active_topics(&self, name: &str) -> Result<(), RuntimeError> {
+        if !self.worker.config.topic_tracking_enable {
+            return Err(RuntimeError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        if !self.worker.config.topic_tracking_allow_reset {
+            return Err(RuntimeError::Forbidden("Topic tracking reset is disabled.".into()));
+        }
+        self.connector_info(name).await?;
+        self.worker.status.reset_topics(name);
+        Ok(())
+    }
+
     async fn connector_offsets(&self, name: &str) -> Result<offsets_api::ConnectorOffsets, RuntimeError> {
         let (config, kind) = {
             let connectors = self.connectors.lock().await;

@@ -30,6 +30,8 @@ pub struct Status {
 pub struct StatusStore {
     connectors: Mutex<BTreeMap<String, Status>>,
     tasks: Mutex<BTreeMap<(String, u32), Status>>,
+    /// Active topics (KIP-558): every topic a connector produced to or consumed from.
+    topics: Mutex<BTreeMap<String, std::collections::BTreeSet<String>>>,
 }
 
 impl StatusStore {
@@ -53,10 +55,23 @@ impl StatusStore {
         let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         tasks.iter().filter(|((c, _), _)| c == connector).map(|((_, id), s)| (*id, s.clone())).collect()
     }
-    /// Forgets a connector and its tasks (the connector was deleted).
+    /// Forgets a connector, its tasks and its active topics (the connector was deleted).
     pub fn remove(&self, connector: &str) {
         self.connectors.lock().unwrap_or_else(|p| p.into_inner()).remove(connector);
         self.remove_tasks(connector);
+        self.reset_topics(connector);
+    }
+    /// Records that `connector` used `topic`.
+    pub fn add_topic(&self, connector: &str, topic: &str) {
+        self.topics.lock().unwrap_or_else(|p| p.into_inner()).entry(connector.to_owned()).or_default().insert(topic.to_owned());
+    }
+    /// The connector's active topics, sorted.
+    pub fn topics(&self, connector: &str) -> Vec<String> {
+        self.topics.lock().unwrap_or_else(|p| p.into_inner()).get(connector).map(|t| t.iter().cloned().collect()).unwrap_or_default()
+    }
+    /// Forgets the connector's active topics.
+    pub fn reset_topics(&self, connector: &str) {
+        self.topics.lock().unwrap_or_else(|p| p.into_inner()).remove(connector);
     }
     /// Forgets a connector's task statuses (its tasks were reconfigured).
     pub fn remove_tasks(&self, connector: &str) {

@@ -92,6 +92,7 @@ impl Worker {
             offset_reader: Arc::new(ConnectorOffsetReader { connector: connector.to_owned(), store: self.offset_store.clone(), codec: self.codec.clone() }),
         };
         let (offset_store, codec) = (self.offset_store.clone(), self.codec.clone());
+        let topic_tracker = self.config.topic_tracking_enable.then(|| self.status.clone());
         let (flush_interval, flush_timeout) = (self.config.offset_flush_interval, self.config.offset_flush_timeout);
         let cancel = CancellationToken::new();
         let (paused_tx, paused_rx) = tokio::sync::watch::channel(paused);
@@ -120,6 +121,7 @@ impl Worker {
                 flush_timeout,
                 topic_creation,
                 chain,
+                topic_tracker,
             };
             finish(runner.run(token, paused_rx).await, put);
         });
@@ -145,6 +147,7 @@ impl Worker {
             connector_config.get(TOPICS).map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
         let regex = connector_config.get(TOPICS_REGEX).filter(|r| !r.trim().is_empty()).cloned();
         let commit_interval = self.config.offset_flush_interval;
+        let topic_tracker = self.config.topic_tracking_enable.then(|| self.status.clone());
         let connector_name = connector.to_owned();
         let cancel = CancellationToken::new();
         let (paused_tx, paused_rx) = tokio::sync::watch::channel(paused);
@@ -169,6 +172,8 @@ impl Worker {
                 header_converter,
                 commit_interval,
                 chain,
+                topic_tracker,
+                seen_topics: Default::default(),
             };
             finish(runner.run(token, context, topics, regex, paused_rx).await, put);
         });

@@ -19,6 +19,8 @@ pub const LISTENERS: &str = "listeners";
 pub const REST_ADVERTISED_HOST: &str = "rest.advertised.host.name";
 pub const REST_ADVERTISED_PORT: &str = "rest.advertised.port";
 pub const TOPIC_CREATION_ENABLE: &str = "topic.creation.enable";
+pub const TOPIC_TRACKING_ENABLE: &str = "topic.tracking.enable";
+pub const TOPIC_TRACKING_ALLOW_RESET: &str = "topic.tracking.allow.reset";
 /// Beyond Kafka: where the embedded broker keeps its data (used when `bootstrap.servers` is
 /// absent or `embedded`).
 pub const EMBEDDED_DATA_DIR: &str = "embedded.broker.data.dir";
@@ -36,8 +38,6 @@ const ACCEPTED_KEYS: &[&str] = &[
     "plugin.discovery",
     "config.providers",
     "connector.client.config.override.policy",
-    "topic.tracking.enable",
-    "topic.tracking.allow.reset",
     "metrics.sample.window.ms",
     "metrics.num.samples",
     "metrics.recording.level",
@@ -114,6 +114,14 @@ fn config_def() -> ConfigDef {
             ConfigKey::new(TOPIC_CREATION_ENABLE, ConfigType::Boolean, Importance::Low, "Whether source connectors may create topics (KIP-158)")
                 .default_value("true"),
         )
+        .define(
+            ConfigKey::new(TOPIC_TRACKING_ENABLE, ConfigType::Boolean, Importance::Low, "Whether connectors' active topics are tracked (KIP-558)")
+                .default_value("true"),
+        )
+        .define(
+            ConfigKey::new(TOPIC_TRACKING_ALLOW_RESET, ConfigType::Boolean, Importance::Low, "Whether active topics may be reset through the REST API")
+                .default_value("true"),
+        )
         .define(ConfigKey::new(EMBEDDED_DATA_DIR, ConfigType::String, Importance::Low, "Data directory of the embedded broker").default_value("tributary-data"))
         .define(ConfigKey::new(EMBEDDED_LISTENER, ConfigType::String, Importance::Low, "host:port of the embedded broker").default_value("127.0.0.1:9092"))
 }
@@ -135,6 +143,8 @@ pub struct WorkerConfig {
     pub rest_advertised_host: Option<String>,
     pub rest_advertised_port: Option<u16>,
     pub topic_creation_enable: bool,
+    pub topic_tracking_enable: bool,
+    pub topic_tracking_allow_reset: bool,
     pub embedded_data_dir: String,
     pub embedded_listener: String,
 }
@@ -178,6 +188,8 @@ impl WorkerConfig {
             rest_advertised_host: parsed.string(REST_ADVERTISED_HOST).map(str::to_owned),
             rest_advertised_port,
             topic_creation_enable: parsed.boolean(TOPIC_CREATION_ENABLE).unwrap_or(true),
+            topic_tracking_enable: parsed.boolean(TOPIC_TRACKING_ENABLE).unwrap_or(true),
+            topic_tracking_allow_reset: parsed.boolean(TOPIC_TRACKING_ALLOW_RESET).unwrap_or(true),
             embedded_data_dir: parsed.string(EMBEDDED_DATA_DIR).unwrap_or("tributary-data").to_owned(),
             embedded_listener: parsed.string(EMBEDDED_LISTENER).unwrap_or("127.0.0.1:9092").to_owned(),
             originals: config,

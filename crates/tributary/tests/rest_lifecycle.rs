@@ -127,6 +127,13 @@ fn lifecycle_endpoints_against_a_running_worker() {
     assert_eq!(lines, expected.iter().map(String::as_str).collect::<Vec<_>>());
     wait_until(Duration::from_secs(30), "the sink to catch up", || std::fs::read_to_string(&output).map(|t| t.lines().count() == 220).unwrap_or(false));
 
+    // Active topics (KIP-558).
+    assert_eq!(call(port, "GET", "/connectors/src/topics", None), (200, json!({"src":{"topics":[topic]}})));
+    assert_eq!(call(port, "GET", "/connectors/sink/topics", None), (200, json!({"sink":{"topics":[topic]}})));
+    assert_eq!(call(port, "PUT", "/connectors/sink/topics/reset", None), (202, Value::Null));
+    assert_eq!(call(port, "GET", "/connectors/sink/topics", None), (200, json!({"sink":{"topics":[]}})));
+    assert_eq!(call(port, "GET", "/connectors/nope/topics", None).0, 404);
+
     // Log levels at run time.
     assert_eq!(call(port, "GET", "/admin/loggers", None), (200, json!({"root":{"level":"INFO","last_modified":null}})));
     assert_eq!(call(port, "PUT", "/admin/loggers/tributary_runtime", Some(r#"{"level":"debug"}"#)), (200, json!(["tributary_runtime"])));
