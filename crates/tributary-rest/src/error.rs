@@ -41,8 +41,9 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::ConnectorNotFound(_) | RuntimeError::NotFound(_) => StatusCode::NOT_FOUND,
             RuntimeError::ConnectorExists(_) => StatusCode::CONFLICT,
             RuntimeError::Forbidden(_) => StatusCode::FORBIDDEN,
-            RuntimeError::BadRequest(_) | RuntimeError::Config(_) => StatusCode::BAD_REQUEST,
-            // An unknown connector class is a 500 in Kafka Connect; kept for compatibility.
+            // Kafka Connect answers an unknown connector class with 500; it is the client's
+            // mistake, so Tributary answers 400 (documented in the README).
+            RuntimeError::BadRequest(_) | RuntimeError::Config(_) | RuntimeError::PluginNotFound(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, e.to_string())

@@ -27,6 +27,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn router(herder: AppState) -> Router {
     Router::new()
         .route("/", get(root))
+        .route("/openapi.json", get(openapi))
         .merge(connectors::routes())
         .merge(plugins::routes())
         .merge(lifecycle::routes())
@@ -35,11 +36,61 @@ pub fn router(herder: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(error_as_json))
         .with_state(herder)
 }
 
 async fn root(axum::extract::State(herder): axum::extract::State<AppState>) -> Json<tributary_runtime::herder::ServerInfo> {
     Json(herder.server_info().await)
+}
+
+/// The OpenAPI document of this API; `tests/openapi.rs` keeps it in step with the router.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Every route the router serves, with its methods: the list the OpenAPI test checks both ways.
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("/", &["get"]),
+    ("/health", &["get"]),
+    ("/openapi.json", &["get"]),
+    ("/connectors", &["get", "post"]),
+    ("/connectors/{name}", &["get", "delete"]),
+    ("/connectors/{name}/config", &["get", "put", "patch"]),
+    ("/connectors/{name}/status", &["get"]),
+    ("/connectors/{name}/tasks", &["get"]),
+    ("/connectors/{name}/tasks/{task}/status", &["get"]),
+    ("/connectors/{name}/tasks/{task}/restart", &["post"]),
+    ("/connectors/{name}/restart", &["post"]),
+    ("/connectors/{name}/pause", &["put"]),
+    ("/connectors/{name}/resume", &["put"]),
+    ("/connectors/{name}/stop", &["put"]),
+    ("/connectors/{name}/topics", &["get"]),
+    ("/connectors/{name}/topics/reset", &["put"]),
+    ("/connectors/{name}/offsets", &["get", "patch", "delete"]),
+    ("/connector-plugins", &["get"]),
+    ("/connector-plugins/{plugin}/config", &["get"]),
+    ("/connector-plugins/{plugin}/config/validate", &["put"]),
+    ("/admin/loggers", &["get"]),
+    ("/admin/loggers/{logger}", &["get", "put"]),
+];
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// Extractor rejections (an undecodable path segment, say) answer in plain text; every error
+/// leaves this API in Kafka Connect's JSON error shape instead.
+async fn error_as_json(resp: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = resp.status();
+    let is_json = resp.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|c| c.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let text = match axum::body::to_bytes(resp.into_body(), 64 * 1024).await {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(_) => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    ApiError::new(status, text).into_response()
 }
 
 async fn not_found() -> ApiError {
