@@ -19,6 +19,13 @@ impl Default for Plugins {
 }
 
 impl Plugins {
+    /// Adds a connector plugin (an embedding program's own, or a test's).
+    pub fn with_connector(mut self, plugin: ConnectorPlugin) -> Self {
+        self.connectors.push(plugin);
+        self.connectors.sort_by_key(|p| p.class);
+        self
+    }
+
     /// The connector plugins, sorted by class name.
     pub fn connectors(&self) -> &[ConnectorPlugin] {
         &self.connectors

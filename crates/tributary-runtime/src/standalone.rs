@@ -29,18 +29,78 @@ struct ConnectorEntry {
     tasks: Vec<TaskHandle>,
 }
 
+/// What reads need of a connector, published after every change so that REST reads never wait
+/// for a connector that is busy (or stuck) in plugin code.
+#[derive(Clone)]
+struct Snapshot {
+    config: ConfigMap,
+    kind: ConnectorKind,
+    target: TargetState,
+    task_configs: Vec<ConfigMap>,
+}
+
+/// One connector: its entry, locked by lifecycle operations (which call plugin code and may
+/// take long), and its snapshot for readers.
+struct Slot {
+    entry: tokio::sync::Mutex<ConnectorEntry>,
+    snapshot: std::sync::RwLock<Snapshot>,
+}
+
+impl Slot {
+    fn new(entry: ConnectorEntry) -> Self {
+        let snapshot = std::sync::RwLock::new(Snapshot { config: entry.config.clone(), kind: entry.kind, target: entry.target, task_configs: Vec::new() });
+        Self { entry: tokio::sync::Mutex::new(entry), snapshot }
+    }
+
+    /// Locks the entry; the snapshot is refreshed when the guard is dropped.
+    async fn lock(&self) -> EntryGuard<'_> {
+        EntryGuard { slot: self, guard: self.entry.lock().await }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        self.snapshot.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+struct EntryGuard<'a> {
+    slot: &'a Slot,
+    guard: tokio::sync::MutexGuard<'a, ConnectorEntry>,
+}
+
+impl std::ops::Deref for EntryGuard<'_> {
+    type Target = ConnectorEntry;
+    fn deref(&self) -> &ConnectorEntry {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for EntryGuard<'_> {
+    fn deref_mut(&mut self) -> &mut ConnectorEntry {
+        &mut self.guard
+    }
+}
+
+impl Drop for EntryGuard<'_> {
+    fn drop(&mut self) {
+        let e = &*self.guard;
+        *self.slot.snapshot.write().unwrap_or_else(|p| p.into_inner()) =
+            Snapshot { config: e.config.clone(), kind: e.kind, target: e.target, task_configs: e.task_configs.clone() };
+    }
+}
+
 /// The herder of a standalone worker.
 pub struct StandaloneHerder {
     worker: Arc<Worker>,
     cluster_id: String,
-    connectors: tokio::sync::Mutex<BTreeMap<String, ConnectorEntry>>,
+    /// Held only to look up or change the set of connectors, never across plugin calls.
+    connectors: std::sync::Mutex<BTreeMap<String, Arc<Slot>>>,
     ready: AtomicBool,
     loggers: Option<Arc<dyn crate::loggers::LoggerControl>>,
 }
 
 impl StandaloneHerder {
     pub fn new(worker: Arc<Worker>, cluster_id: String) -> Self {
-        Self { worker, cluster_id, connectors: tokio::sync::Mutex::new(BTreeMap::new()), ready: AtomicBool::new(false), loggers: None }
+        Self { worker, cluster_id, connectors: std::sync::Mutex::new(BTreeMap::new()), ready: AtomicBool::new(false), loggers: None }
     }
 
     /// Lets `/admin/loggers` change this process's log levels.
@@ -56,11 +116,24 @@ impl StandaloneHerder {
 
     /// Stops every connector and task, flushing their offsets. Called on SIGINT/SIGTERM.
     pub async fn stop(&self) {
-        let mut connectors = self.connectors.lock().await;
-        for (name, mut entry) in std::mem::take(&mut *connectors) {
+        let slots = std::mem::take(&mut *self.map());
+        for (name, slot) in slots {
+            let mut entry = slot.lock().await;
             self.stop_instances(&name, &mut entry).await;
             self.worker.connector_status(&name, State::Unassigned, None);
         }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Slot>>> {
+        self.connectors.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn slot(&self, name: &str) -> Result<Arc<Slot>, RuntimeError> {
+        self.map().get(name).cloned().ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))
+    }
+
+    fn snapshot(&self, name: &str) -> Result<Snapshot, RuntimeError> {
+        Ok(self.slot(name)?.snapshot())
     }
 
     fn task_status_put(&self, name: &str, id: u32, state: State, trace: Option<String>) {
@@ -175,7 +248,7 @@ impl StandaloneHerder {
         }
     }
 
-    fn info(name: &str, entry: &ConnectorEntry) -> ConnectorInfo {
+    fn info(name: &str, entry: &Snapshot) -> ConnectorInfo {
         ConnectorInfo {
             name: name.to_owned(),
             config: entry.config.clone(),
@@ -206,8 +279,7 @@ impl StandaloneHerder {
 impl StandaloneHerder {
     /// The connector's raw config and kind, if it is STOPPED (as offset changes require).
     async fn stopped_connector(&self, name: &str) -> Result<(ConfigMap, ConnectorKind), RuntimeError> {
-        let connectors = self.connectors.lock().await;
-        let entry = connectors.get(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        let entry = self.snapshot(name)?;
         if entry.target != TargetState::Stopped {
             return Err(RuntimeError::BadRequest(format!(
                 "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
@@ -268,11 +340,8 @@ impl Herder for StandaloneHerder {
     }
 
     async fn connector_offsets(&self, name: &str) -> Result<offsets_api::ConnectorOffsets, RuntimeError> {
-        let (config, kind) = {
-            let connectors = self.connectors.lock().await;
-            let entry = connectors.get(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
-            (self.worker.providers.resolve(&entry.config), entry.kind)
-        };
+        let entry = self.snapshot(name)?;
+        let (config, kind) = (self.worker.providers.resolve(&entry.config), entry.kind);
         match kind {
             ConnectorKind::Sink => offsets_api::sink_offsets(&self.worker.config, name, &config).await,
             _ => offsets_api::source_offsets(self.worker.offset_store.as_ref(), &self.worker.codec, name).await,
@@ -316,12 +385,11 @@ impl Herder for StandaloneHerder {
     }
 
     async fn connectors(&self) -> Vec<String> {
-        self.connectors.lock().await.keys().cloned().collect()
+        self.map().keys().cloned().collect()
     }
 
     async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, RuntimeError> {
-        let connectors = self.connectors.lock().await;
-        connectors.get(name).map(|e| Self::info(name, e)).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))
+        Ok(Self::info(name, &self.snapshot(name)?))
     }
 
     async fn connector_config(&self, name: &str) -> Result<ConfigMap, RuntimeError> {
@@ -329,10 +397,7 @@ impl Herder for StandaloneHerder {
     }
 
     async fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, RuntimeError> {
-        let kind = {
-            let connectors = self.connectors.lock().await;
-            connectors.get(name).map(|e| e.kind)
-        };
+        let kind = self.snapshot(name).ok().map(|e| e.kind);
         let (Some(kind), Some(status)) = (kind, self.worker.status.connector(name)) else {
             return Err(RuntimeError::NotFound(format!("No status found for connector {name}")));
         };
@@ -357,8 +422,7 @@ impl Herder for StandaloneHerder {
     }
 
     async fn task_configs(&self, name: &str) -> Result<Vec<TaskInfo>, RuntimeError> {
-        let connectors = self.connectors.lock().await;
-        let entry = connectors.get(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        let entry = self.snapshot(name)?;
         Ok(entry
             .task_configs
             .iter()
@@ -389,21 +453,31 @@ impl Herder for StandaloneHerder {
             PluginType::Sink => ConnectorKind::Sink,
             _ => ConnectorKind::Unknown,
         };
-        let mut connectors = self.connectors.lock().await;
-        let (created, target) = match connectors.get_mut(name) {
-            Some(_) if !allow_replace => return Err(RuntimeError::ConnectorExists(name.into())),
-            Some(existing) => {
-                // A new config keeps the connector's target state.
-                self.stop_instances(name, existing).await;
-                (false, existing.target)
+        let (slot, created) = {
+            let mut map = self.map();
+            match map.get(name) {
+                Some(_) if !allow_replace => return Err(RuntimeError::ConnectorExists(name.into())),
+                Some(existing) => (existing.clone(), false),
+                None => {
+                    let target = initial_state.unwrap_or(TargetState::Started);
+                    let entry = ConnectorEntry { config: config.clone(), kind, target, task_configs: Vec::new(), instance: None, tasks: Vec::new() };
+                    let slot = Arc::new(Slot::new(entry));
+                    map.insert(name.to_owned(), slot.clone());
+                    (slot, true)
+                }
             }
-            None => (true, initial_state.unwrap_or(TargetState::Started)),
         };
-        let mut entry = ConnectorEntry { config, kind, target, task_configs: Vec::new(), instance: None, tasks: Vec::new() };
-        self.start_connector(name, &mut entry).await;
-        let info = Self::info(name, &entry);
-        connectors.insert(name.to_owned(), entry);
-        Ok(Created { created, result: info })
+        {
+            let mut entry = slot.lock().await;
+            if !created {
+                // A new config keeps the connector's target state.
+                self.stop_instances(name, &mut entry).await;
+                entry.config = config;
+                entry.kind = kind;
+            }
+            self.start_connector(name, &mut entry).await;
+        }
+        Ok(Created { created, result: Self::info(name, &slot.snapshot()) })
     }
 
     async fn patch_connector_config(&self, name: &str, patch: BTreeMap<String, Option<String>>) -> Result<ConnectorInfo, RuntimeError> {
@@ -418,16 +492,17 @@ impl Herder for StandaloneHerder {
     }
 
     async fn delete_connector(&self, name: &str) -> Result<(), RuntimeError> {
-        let mut connectors = self.connectors.lock().await;
-        let mut entry = connectors.remove(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        let slot = self.map().remove(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        let mut entry = slot.lock().await;
         self.stop_instances(name, &mut entry).await;
         self.worker.status.remove(name);
         Ok(())
     }
 
     async fn pause_connector(&self, name: &str) -> Result<(), RuntimeError> {
-        let mut connectors = self.connectors.lock().await;
-        let entry = connectors.get_mut(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        let slot = self.slot(name)?;
+        let mut guard = slot.lock().await;
+        let entry = &mut *guard;
         if entry.target != TargetState::Started {
             return Ok(());
         }
@@ -443,8 +518,9 @@ impl Herder for StandaloneHerder {
     }
 
     async fn resume_connector(&self, name: &str) -> Result<(), RuntimeError> {
-        let mut connectors = self.connectors.lock().await;
-        let entry = connectors.get_mut(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        let slot = self.slot(name)?;
+        let mut guard = slot.lock().await;
+        let entry = &mut *guard;
         match entry.target {
             TargetState::Started => Ok(()),
             TargetState::Stopped => {
@@ -478,8 +554,9 @@ impl Herder for StandaloneHerder {
     }
 
     async fn stop_connector(&self, name: &str) -> Result<(), RuntimeError> {
-        let mut connectors = self.connectors.lock().await;
-        let entry = connectors.get_mut(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        let slot = self.slot(name)?;
+        let mut guard = slot.lock().await;
+        let entry = &mut *guard;
         entry.target = TargetState::Stopped;
         self.stop_instances(name, entry).await;
         entry.task_configs.clear();
@@ -490,8 +567,9 @@ impl Herder for StandaloneHerder {
 
     async fn restart_connector(&self, name: &str, include_tasks: bool, only_failed: bool) -> Result<Option<ConnectorStateInfo>, RuntimeError> {
         {
-            let mut connectors = self.connectors.lock().await;
-            let entry = connectors.get_mut(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+            let slot = self.slot(name)?;
+            let mut guard = slot.lock().await;
+            let entry = &mut *guard;
             if entry.target != TargetState::Stopped {
                 if !only_failed || self.is_failed(name, None) {
                     self.stop_connector_instance(name, entry).await;
@@ -517,12 +595,108 @@ impl Herder for StandaloneHerder {
     }
 
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), RuntimeError> {
-        let mut connectors = self.connectors.lock().await;
-        let entry = connectors.get_mut(name).ok_or_else(|| RuntimeError::ConnectorNotFound(name.into()))?;
+        let slot = self.slot(name)?;
+        let mut guard = slot.lock().await;
+        let entry = &mut *guard;
         if task as usize >= entry.task_configs.len() {
             return Err(RuntimeError::NotFound(format!("Unknown task: {name}-{task}")));
         }
         self.restart_task_locked(name, entry, task).await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::offset_store::{FileOffsetStore, OffsetCodec};
+    use crate::plugins::Plugins;
+    use crate::status::StatusStore;
+    use crate::worker_config::WorkerConfig;
+    use async_trait::async_trait;
+    use tributary_api::{ConfigDef, Connector, ConnectorPlugin, PluginType, SinkConnector, SinkTask};
+
+    /// A connector whose `start` never returns.
+    #[derive(Default)]
+    struct StuckConnector;
+
+    #[async_trait]
+    impl Connector for StuckConnector {
+        fn version(&self) -> String {
+            "0".into()
+        }
+        fn config_def(&self) -> ConfigDef {
+            ConfigDef::new()
+        }
+        async fn start(&mut self, _config: ConfigMap) -> tributary_api::Result<()> {
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+        async fn task_configs(&mut self, _max: usize) -> tributary_api::Result<Vec<ConfigMap>> {
+            Ok(Vec::new())
+        }
+        async fn stop(&mut self) -> tributary_api::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl SinkConnector for StuckConnector {
+        fn create_task(&self) -> Box<dyn SinkTask> {
+            unreachable!("never started")
+        }
+        fn task_class(&self) -> &'static str {
+            "StuckTask"
+        }
+    }
+
+    fn cfg(pairs: &[(&str, &str)]) -> ConfigMap {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[tokio::test]
+    async fn a_stuck_connector_does_not_block_other_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let config =
+            WorkerConfig::parse(cfg(&[("bootstrap.servers", "127.0.0.1:1"), ("key.converter", "StringConverter"), ("value.converter", "StringConverter")]))
+                .unwrap();
+        let stuck = ConnectorPlugin {
+            class: "com.example.StuckConnector",
+            version: "0",
+            plugin_type: PluginType::Sink,
+            create: || ConnectorType::Sink(Box::new(StuckConnector)),
+        };
+        let worker = Worker {
+            config,
+            plugins: Plugins::default().with_connector(stuck),
+            providers: Default::default(),
+            worker_id: "w:1".into(),
+            offset_store: Arc::new(FileOffsetStore::open(dir.path().join("o")).unwrap()),
+            codec: Arc::new(OffsetCodec::new().unwrap()),
+            status: Arc::new(StatusStore::default()),
+        };
+        let herder = Arc::new(StandaloneHerder::new(Arc::new(worker), "cid".into()));
+        herder
+            .put_connector_config(
+                "other",
+                cfg(&[("connector.class", "FileStreamSink"), ("topics", "t"), ("file", dir.path().join("out").to_str().unwrap())]),
+                false,
+                None,
+            )
+            .await
+            .unwrap();
+        let h = herder.clone();
+        let stuck =
+            tokio::spawn(async move { h.put_connector_config("stuck", cfg(&[("connector.class", "StuckConnector"), ("topics", "t")]), false, None).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let reads = async {
+            assert_eq!(herder.connectors().await, vec!["other".to_owned(), "stuck".to_owned()]);
+            assert_eq!(herder.connector_info("other").await.unwrap().name, "other");
+            assert_eq!(herder.connector_info("stuck").await.unwrap().tasks, vec![], "reads of the stuck connector answer too");
+            herder.pause_connector("other").await.unwrap();
+            assert_eq!(herder.connector_status("other").await.unwrap().connector.state, State::Paused);
+        };
+        tokio::time::timeout(Duration::from_secs(1), reads).await.expect("requests waited for a stuck connector");
+        assert!(!stuck.is_finished());
+        stuck.abort();
     }
 }
