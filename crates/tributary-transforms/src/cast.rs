@@ -10,7 +10,7 @@ const PURPOSE: &str = "cast types";
 fn config_def() -> ConfigDef {
     ConfigDef::new()
         .define(ConfigKey::new("spec", ConfigType::List, Importance::High, "List of fields and the type to cast them to of the form field1:type,field2:type to cast fields of Maps or Structs. A single type to cast the entire value. Valid types are int8, int16, int32, int64, float32, float64, boolean, and string."))
-        .define(ConfigKey::new("replace.null.with.default", ConfigType::Boolean, Importance::Medium, "Whether to replace fields that have a default value and that are null to the default value.").default_value("true"))
+        .define(util::replace_null_key())
 }
 
 fn parse_type(name: &str) -> Result<SchemaType> {
@@ -111,6 +111,7 @@ pub struct Cast {
     side: Side,
     /// `None` field: the whole value.
     spec: Vec<(Option<String>, SchemaType)>,
+    replace_null: bool,
     cache: SchemaCache,
 }
 
@@ -126,6 +127,7 @@ impl Cast {
 impl<M: RecordMeta> Transformation<M> for Cast {
     fn configure(&mut self, config: &ConfigMap) -> Result<()> {
         let p = util::parse(&config_def(), config, "Cast")?;
+        self.replace_null = p.boolean(util::REPLACE_NULL).unwrap_or(true);
         let items = p.list("spec").map(<[String]>::to_vec).unwrap_or_default();
         if items.is_empty() {
             return Err(ConnectError::config("Invalid value  for configuration spec: Must specify at least one field to cast."));
@@ -184,7 +186,7 @@ impl<M: RecordMeta> Transformation<M> for Cast {
                 })?;
                 let mut values = Vec::with_capacity(schema.fields().len());
                 for f in schema.fields() {
-                    let v = value.get(f.name()).cloned().unwrap_or(Value::Null);
+                    let v = util::field_value(value, f.name(), self.replace_null);
                     values.push((
                         f.name().to_owned(),
                         match self.target(f.name()) {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use tributary_api::config::{ConfigKey, ConfigType, Importance};
 use tributary_api::{ConfigDef, ConfigMap, ConnectError, ConnectRecord, Decimal, RecordMeta, Result, SchemaBuilder, Transformation, Value};
 
-fn struct_field_values(s: &tributary_api::Struct) -> impl Iterator<Item = (String, Value)> + '_ {
-    s.schema().fields().iter().map(move |f| (f.name().to_owned(), s.get_without_default(f.name()).cloned().unwrap_or(Value::Null)))
+fn struct_field_values(s: &tributary_api::Struct, replace_null: bool) -> impl Iterator<Item = (String, Value)> + '_ {
+    s.schema().fields().iter().map(move |f| (f.name().to_owned(), util::field_value(s, f.name(), replace_null)))
 }
 
 // ---------------------------------------------------------------- ReplaceField
@@ -90,7 +90,7 @@ impl<M: RecordMeta> Transformation<M> for ReplaceField {
                     }
                     b.try_build().map(Arc::new).map_err(|e| ConnectError::data(e.0))
                 })?;
-                let values = struct_field_values(value).filter(|(k, _)| self.keep(k)).map(|(k, v)| (self.renamed(&k).to_owned(), v)).collect::<Vec<_>>();
+                let values = struct_field_values(value, false).filter(|(k, _)| self.keep(k)).map(|(k, v)| (self.renamed(&k).to_owned(), v)).collect::<Vec<_>>();
                 let s = build_struct(&updated, values)?;
                 Ok(Some(self.side.set(r, Some(updated), Value::Struct(s))))
             }
@@ -116,15 +116,7 @@ fn mask_def() -> ConfigDef {
             )
             .default_null(),
         )
-        .define(
-            ConfigKey::new(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Importance::Medium,
-                "Whether to replace fields that have a default value and that are null to the default value.",
-            )
-            .default_value("true"),
-        )
+        .define(util::replace_null_key())
 }
 
 /// Kafka's MaskField: replace field values with the type's "empty" value, or `replacement`.
@@ -133,6 +125,7 @@ pub struct MaskField {
     side: Side,
     fields: Vec<String>,
     replacement: Option<String>,
+    replace_null: bool,
 }
 
 impl MaskField {
@@ -186,6 +179,7 @@ impl<M: RecordMeta> Transformation<M> for MaskField {
         let p = util::parse(&mask_def(), config, "MaskField")?;
         self.fields = p.list("fields").map(<[String]>::to_vec).unwrap_or_default();
         self.replacement = p.string("replacement").map(str::to_owned);
+        self.replace_null = p.boolean(util::REPLACE_NULL).unwrap_or(true);
         if self.replacement.as_deref() == Some("") {
             return Err(ConnectError::config("Invalid value  for configuration replacement: String must be non-empty"));
         }
@@ -210,7 +204,7 @@ impl<M: RecordMeta> Transformation<M> for MaskField {
             }
             Some(schema) => {
                 let value = require_struct(self.side.value(&r), "mask fields")?;
-                let values = struct_field_values(value)
+                let values = struct_field_values(value, self.replace_null)
                     .map(|(k, v)| if self.fields.contains(&k) { Ok((k.clone(), self.mask(&v, &k)?)) } else { Ok((k, v)) })
                     .collect::<Result<Vec<_>>>()?;
                 let s = build_struct(&schema, values)?;
@@ -229,21 +223,14 @@ impl<M: RecordMeta> Transformation<M> for MaskField {
 fn value_to_key_def() -> ConfigDef {
     ConfigDef::new()
         .define(ConfigKey::new("fields", ConfigType::List, Importance::High, "Field names on the record value to extract as the record key."))
-        .define(
-            ConfigKey::new(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Importance::Medium,
-                "Whether to replace fields that have a default value and that are null to the default value.",
-            )
-            .default_value("true"),
-        )
+        .define(util::replace_null_key())
 }
 
 /// Kafka's ValueToKey: the key becomes a map (or struct) of some value fields.
 #[derive(Default)]
 pub struct ValueToKey {
     fields: Vec<String>,
+    replace_null: bool,
     cache: SchemaCache,
 }
 
@@ -251,6 +238,7 @@ impl<M: RecordMeta> Transformation<M> for ValueToKey {
     fn configure(&mut self, config: &ConfigMap) -> Result<()> {
         let p = util::parse(&value_to_key_def(), config, "ValueToKey")?;
         self.fields = p.list("fields").map(<[String]>::to_vec).unwrap_or_default();
+        self.replace_null = p.boolean(util::REPLACE_NULL).unwrap_or(true);
         if self.fields.is_empty() {
             return Err(ConnectError::config("Invalid value  for configuration fields: Empty list"));
         }
@@ -279,7 +267,7 @@ impl<M: RecordMeta> Transformation<M> for ValueToKey {
                     }
                     b.try_build().map(Arc::new).map_err(|e| ConnectError::data(e.0))
                 })?;
-                let values = self.fields.iter().map(|f| (f.clone(), value.get(f).cloned().unwrap_or(Value::Null))).collect::<Vec<_>>();
+                let values = self.fields.iter().map(|f| (f.clone(), util::field_value(value, f, self.replace_null))).collect::<Vec<_>>();
                 r.key = Value::Struct(build_struct(&key_schema, values)?);
                 r.key_schema = Some(key_schema);
             }
@@ -295,15 +283,7 @@ impl<M: RecordMeta> Transformation<M> for ValueToKey {
 // ---------------------------------------------------------------- ExtractField
 
 fn extract_def() -> ConfigDef {
-    ConfigDef::new().define(ConfigKey::new("field", ConfigType::String, Importance::Medium, "Field name to extract.")).define(
-        ConfigKey::new(
-            "replace.null.with.default",
-            ConfigType::Boolean,
-            Importance::Medium,
-            "Whether to replace fields that have a default value and that are null to the default value.",
-        )
-        .default_value("true"),
-    )
+    ConfigDef::new().define(ConfigKey::new("field", ConfigType::String, Importance::Medium, "Field name to extract.")).define(util::replace_null_key())
 }
 
 /// Kafka's ExtractField: the key or value becomes one of its fields.
@@ -311,6 +291,7 @@ fn extract_def() -> ConfigDef {
 pub struct ExtractField {
     side: Side,
     field: String,
+    replace_null: bool,
 }
 
 impl ExtractField {
@@ -323,6 +304,7 @@ impl<M: RecordMeta> Transformation<M> for ExtractField {
     fn configure(&mut self, config: &ConfigMap) -> Result<()> {
         let p = util::parse(&extract_def(), config, "ExtractField")?;
         self.field = p.string("field").unwrap_or_default().to_owned();
+        self.replace_null = p.boolean(util::REPLACE_NULL).unwrap_or(true);
         Ok(())
     }
 
@@ -339,7 +321,7 @@ impl<M: RecordMeta> Transformation<M> for ExtractField {
             Some(schema) => {
                 let value = require_struct(self.side.value(&r), "field extraction")?;
                 let field = schema.field(&self.field).ok_or_else(|| ConnectError::data(format!("Unknown field: {}", self.field)))?;
-                let (fs, v) = (field.schema().clone(), value.get(&self.field).cloned().unwrap_or(Value::Null));
+                let (fs, v) = (field.schema().clone(), util::field_value(value, &self.field, self.replace_null));
                 Ok(Some(self.side.set(r, Some(fs), v)))
             }
         }

@@ -12,7 +12,7 @@ fn config_def() -> ConfigDef {
         .define(ConfigKey::new("fields", ConfigType::List, Importance::High, "Field names in the record whose values are to be copied or moved to headers."))
         .define(ConfigKey::new("headers", ConfigType::List, Importance::High, "Header names, in the same order as the field names listed in the fields configuration property."))
         .define(ConfigKey::new("operation", ConfigType::String, Importance::High, "Either move if the fields are to be moved to the headers (removed from the key/value), or copy if the fields are to be copied to the headers (retained in the key/value).").validator(Validator::OneOf(vec!["move", "copy"])))
-        .define(ConfigKey::new("replace.null.with.default", ConfigType::Boolean, Importance::Medium, "Whether to replace fields that have a default value and that are null to the default value.").default_value("true"))
+        .define(util::replace_null_key())
 }
 
 /// Kafka's HeaderFrom.
@@ -21,6 +21,7 @@ pub struct HeaderFrom {
     side: Side,
     pairs: Vec<(String, String)>,
     move_fields: bool,
+    replace_null: bool,
     cache: SchemaCache,
 }
 
@@ -45,6 +46,7 @@ impl<M: RecordMeta> Transformation<M> for HeaderFrom {
             )));
         }
         self.pairs = fields.into_iter().zip(headers).collect();
+        self.replace_null = p.boolean(util::REPLACE_NULL).unwrap_or(true);
         self.move_fields = p.string("operation").is_some_and(|o| o.eq_ignore_ascii_case("move"));
         Ok(())
     }
@@ -67,7 +69,7 @@ impl<M: RecordMeta> Transformation<M> for HeaderFrom {
                 let value = require_struct(self.side.value(&r), PURPOSE)?.clone();
                 for (field, header) in &self.pairs {
                     let f = schema.field(field).ok_or_else(|| ConnectError::data(format!("{field} is not a valid field name")))?;
-                    r.headers.add(header.clone(), Some(f.schema().clone()), value.get(field).cloned().unwrap_or(Value::Null));
+                    r.headers.add(header.clone(), Some(f.schema().clone()), util::field_value(&value, field, self.replace_null));
                 }
                 if !self.move_fields {
                     return Ok(Some(r));
@@ -79,11 +81,7 @@ impl<M: RecordMeta> Transformation<M> for HeaderFrom {
                     }
                     b.try_build().map(Arc::new).map_err(|e| ConnectError::data(e.0))
                 })?;
-                let values = updated
-                    .fields()
-                    .iter()
-                    .map(|f| (f.name().to_owned(), value.get_without_default(f.name()).cloned().unwrap_or(Value::Null)))
-                    .collect::<Vec<_>>();
+                let values = updated.fields().iter().map(|f| (f.name().to_owned(), util::field_value(&value, f.name(), self.replace_null))).collect::<Vec<_>>();
                 let s = build_struct(&updated, values)?;
                 Ok(Some(self.side.set(r, Some(updated), Value::Struct(s))))
             }

@@ -34,7 +34,7 @@ fn config_def() -> ConfigDef {
         .define(field("timestamp.field", "Field name for record timestamp. Suffix with ! to make this a required field, or ? to keep it optional (the default)."))
         .define(field("static.field", "Field name for static data field. Suffix with ! to make this a required field, or ? to keep it optional (the default)."))
         .define(field("static.value", "Static field value, if field name configured."))
-        .define(ConfigKey::new("replace.null.with.default", ConfigType::Boolean, Importance::Medium, "Whether to replace fields that have a default value and that are null to the default value.").default_value("true"))
+        .define(util::replace_null_key())
 }
 
 /// Kafka's InsertField.
@@ -47,6 +47,7 @@ pub struct InsertField {
     timestamp: Option<InsertionSpec>,
     static_field: Option<InsertionSpec>,
     static_value: Option<String>,
+    replace_null: bool,
     cache: SchemaCache,
 }
 
@@ -111,6 +112,7 @@ impl<M: RecordMeta> Transformation<M> for InsertField {
         self.timestamp = InsertionSpec::parse(p.string("timestamp.field"));
         self.static_field = InsertionSpec::parse(p.string("static.field"));
         self.static_value = p.string("static.value").map(str::to_owned);
+        self.replace_null = p.boolean(util::REPLACE_NULL).unwrap_or(true);
         if self.static_field.is_some() != self.static_value.is_some() {
             return Err(ConnectError::config("InsertField: static.field and static.value must be set together"));
         }
@@ -135,7 +137,7 @@ impl<M: RecordMeta> Transformation<M> for InsertField {
             Some(schema) => {
                 let value = require_struct(self.side.value(&r), PURPOSE)?;
                 let updated = self.cache.get_or_build(&schema, || self.updated_schema(&schema))?;
-                let fields = schema.fields().iter().map(|f| (f.name().to_owned(), value.get_without_default(f.name()).cloned().unwrap_or(Value::Null)));
+                let fields = schema.fields().iter().map(|f| (f.name().to_owned(), util::field_value(value, f.name(), self.replace_null)));
                 let s = build_struct(&updated, fields.chain(inserts))?;
                 Ok(Some(self.side.set(r, Some(updated), Value::Struct(s))))
             }

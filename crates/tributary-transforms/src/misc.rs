@@ -90,15 +90,7 @@ fn set_schema_def() -> ConfigDef {
     ConfigDef::new()
         .define(ConfigKey::new("schema.name", ConfigType::String, Importance::High, "Schema name to set.").default_null())
         .define(ConfigKey::new("schema.version", ConfigType::Int, Importance::High, "Schema version to set.").default_null())
-        .define(
-            ConfigKey::new(
-                "replace.null.with.default",
-                ConfigType::Boolean,
-                Importance::Medium,
-                "Whether to replace fields that have a default value and that are null to the default value.",
-            )
-            .default_value("true"),
-        )
+        .define(util::replace_null_key())
 }
 
 /// Kafka's SetSchemaMetadata: sets the name and/or version of the key or value schema (and of
@@ -108,6 +100,7 @@ pub struct SetSchemaMetadata {
     side: Side,
     name: Option<String>,
     version: Option<i32>,
+    replace_null: bool,
 }
 
 impl SetSchemaMetadata {
@@ -121,6 +114,7 @@ impl<M: RecordMeta> Transformation<M> for SetSchemaMetadata {
         let p = util::parse(&set_schema_def(), config, "SetSchemaMetadata")?;
         self.name = p.string("schema.name").map(str::to_owned);
         self.version = p.int("schema.version");
+        self.replace_null = p.boolean(util::REPLACE_NULL).unwrap_or(true);
         if self.name.is_none() && self.version.is_none() {
             return Err(ConnectError::config("Neither schema name nor version configured"));
         }
@@ -164,7 +158,7 @@ impl<M: RecordMeta> Transformation<M> for SetSchemaMetadata {
         // A struct value carries its schema: rebuild it under the renamed schema.
         let value = match self.side.value(&r) {
             Value::Struct(s) => {
-                let fields = s.schema().fields().iter().map(|f| (f.name().to_owned(), s.get_without_default(f.name()).cloned().unwrap_or(Value::Null)));
+                let fields = s.schema().fields().iter().map(|f| (f.name().to_owned(), util::field_value(s, f.name(), self.replace_null)));
                 Value::Struct(build_struct(&updated, fields.collect::<Vec<_>>())?)
             }
             other => other.clone(),

@@ -283,3 +283,18 @@ fn timestamp_converter_between_representations() {
     let mut bad = (transformation("TimestampConverter$Value").unwrap().sink)();
     assert!(bad.configure(&cfg(&[("target.type", "string")])).unwrap_err().to_string().contains("requires format"));
 }
+
+#[test]
+fn replace_null_with_default_is_honoured() {
+    let schema = SchemaBuilder::struct_()
+        .field("n", SchemaBuilder::new(tributary_api::SchemaType::Int32).optional().default_value(Value::Int32(5)).build_ref())
+        .build_ref();
+    let v = Value::Struct(Struct::new(schema.clone()).unwrap());
+    let with = sink_transform("ExtractField$Value", &[("field", "n")]);
+    assert_eq!(with.apply(sink_record(Some(schema.clone()), v.clone())).unwrap().unwrap().value, Value::Int32(5));
+    let without = sink_transform("ExtractField$Value", &[("field", "n"), ("replace.null.with.default", "false")]);
+    assert_eq!(without.apply(sink_record(Some(schema.clone()), v.clone())).unwrap().unwrap().value, Value::Null);
+    let key = sink_transform("ValueToKey", &[("fields", "n"), ("replace.null.with.default", "false")]);
+    let Value::Struct(k) = key.apply(sink_record(Some(schema), v)).unwrap().unwrap().key else { panic!() };
+    assert_eq!(k.get_without_default("n"), Some(&Value::Null));
+}

@@ -17,7 +17,7 @@ fn config_def() -> ConfigDef {
         .define(ConfigKey::new("target.type", ConfigType::String, Importance::High, "The desired timestamp representation: string, unix, Date, Time, or Timestamp").validator(Validator::OneOf(vec!["string", "unix", "Date", "Time", "Timestamp"])))
         .define(ConfigKey::new("format", ConfigType::String, Importance::Medium, "A SimpleDateFormat-compatible format for the timestamp. Used to generate the output when type=string or used to parse the input if the input is a string.").default_value(""))
         .define(ConfigKey::new("unix.precision", ConfigType::String, Importance::Low, "The desired Unix precision for the timestamp: seconds, milliseconds, microseconds, or nanoseconds.").default_value("milliseconds").validator(Validator::OneOf(vec!["seconds", "milliseconds", "microseconds", "nanoseconds"])))
-        .define(ConfigKey::new("replace.null.with.default", ConfigType::Boolean, Importance::Medium, "Whether to replace fields that have a default value and that are null to the default value.").default_value("true"))
+        .define(util::replace_null_key())
 }
 
 /// A timestamp representation.
@@ -39,6 +39,7 @@ pub struct TimestampConverter {
     target: Kind,
     format: Option<Vec<DatePart>>,
     precision_per_ms: (i64, i64),
+    replace_null: bool,
     cache: SchemaCache,
 }
 
@@ -184,6 +185,7 @@ impl<M: RecordMeta> Transformation<M> for TimestampConverter {
     fn configure(&mut self, config: &ConfigMap) -> Result<()> {
         let p = util::parse(&config_def(), config, "TimestampConverter")?;
         self.field = p.string("field").unwrap_or_default().to_owned();
+        self.replace_null = p.boolean(util::REPLACE_NULL).unwrap_or(true);
         self.target = match p.string("target.type").unwrap_or_default() {
             "string" => Kind::String,
             "unix" => Kind::Unix,
@@ -241,7 +243,7 @@ impl<M: RecordMeta> Transformation<M> for TimestampConverter {
                 })?;
                 let mut values = Vec::new();
                 for f in schema.fields() {
-                    let v = value.get_without_default(f.name()).cloned().unwrap_or(Value::Null);
+                    let v = util::field_value(value, f.name(), self.replace_null);
                     values.push((f.name().to_owned(), if f.name() == self.field { self.convert(Some(&field), &v)? } else { v }));
                 }
                 let s = build_struct(&updated, values)?;

@@ -41,6 +41,26 @@ impl Side {
     }
 }
 
+/// `replace.null.with.default`, shared by the transforms that read struct fields.
+pub const REPLACE_NULL: &str = "replace.null.with.default";
+
+/// The definition of `replace.null.with.default`.
+pub fn replace_null_key() -> tributary_api::ConfigKey {
+    tributary_api::ConfigKey::new(
+        REPLACE_NULL,
+        tributary_api::ConfigType::Boolean,
+        tributary_api::Importance::Medium,
+        "Whether to replace fields that have a default value and that are null to the default value.",
+    )
+    .default_value("true")
+}
+
+/// A struct field's value; with `replace_null`, a null field that has a default gives the default.
+pub fn field_value(s: &Struct, name: &str, replace_null: bool) -> Value {
+    let v = if replace_null { s.get(name) } else { s.get_without_default(name) };
+    v.cloned().unwrap_or(Value::Null)
+}
+
 /// Parses a transform's config with its definition; the error names the transform.
 pub fn parse(def: &ConfigDef, config: &ConfigMap, what: &str) -> Result<ParsedConfig> {
     def.parse(config).map_err(|e| ConnectError::config(format!("{what}: {e}")))
