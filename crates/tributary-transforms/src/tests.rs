@@ -156,6 +156,9 @@ fn value_to_key_extract_and_hoist() {
     let out = t2.apply(out).unwrap().unwrap();
     assert_eq!((out.key_schema.as_deref().map(|s| s.type_()), &out.key), (Some(tributary_api::SchemaType::Int32), &Value::Int32(7)));
 
+    let t = sink_transform("ValueToKey", &[("fields", "id,missing")]);
+    let out = t.apply(sink_record(None, map(&[("id", Value::Int64(3)), ("x", Value::Boolean(true))]))).unwrap().unwrap();
+    assert_eq!((out.key_schema, out.key), (None, map(&[("id", Value::Int64(3)), ("missing", Value::Null)])));
     let t = sink_transform("ExtractField$Value", &[("field", "name")]);
     assert_eq!(t.apply(sink_record(None, map(&[("name", "n".into())]))).unwrap().unwrap().value, Value::String("n".into()));
     let t = sink_transform("HoistField$Value", &[("field", "line")]);

@@ -6,6 +6,23 @@ use common::*;
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// The headers of the first record of partition 0 of `topic`.
+fn topic_headers(bootstrap: &str, topic: &str) -> Vec<(String, Vec<u8>)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Headers;
+    use rdkafka::Message;
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", unique("hdr")).create().unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning).unwrap();
+    consumer.assign(&tpl).unwrap();
+    for _ in 0..100 {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            return m.headers().map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec())).collect()).unwrap_or_default();
+        }
+    }
+    Vec::new()
+}
+
 #[test]
 fn hundred_thousand_lines_file_to_topic_to_file_byte_identical() {
     let bootstrap = bootstrap();
@@ -130,10 +147,13 @@ fn transforms_on_both_sides_and_dropped_records_still_commit_offsets() {
     let files = [
         ("src.properties", format!(
             "name={src}\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n\
-             transforms=hoist,origin,route\n\
+             transforms=hoist,origin,tag,untag,route\n\
              transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value\ntransforms.hoist.field=line\n\
              transforms.origin.type=InsertField$Value\ntransforms.origin.static.field=origin\ntransforms.origin.static.value=file\n\
-             transforms.route.type=RegexRouter\ntransforms.route.regex=(.*)\ntransforms.route.replacement=$1-routed\n",
+             transforms.tag.type=InsertHeader\ntransforms.tag.header=stage\ntransforms.tag.value.literal=raw\n\
+             transforms.untag.type=DropHeaders\ntransforms.untag.headers=stage\ntransforms.untag.predicate=notOurs\ntransforms.untag.negate=true\n\
+             transforms.route.type=RegexRouter\ntransforms.route.regex=(.*)\ntransforms.route.replacement=$1-routed\n\
+             predicates=notOurs\npredicates.notOurs.type=TopicNameMatches\npredicates.notOurs.pattern=tx-.*\n",
             input.display()
         )),
         ("sink.properties", format!(
@@ -162,6 +182,11 @@ fn transforms_on_both_sides_and_dropped_records_still_commit_offsets() {
     let records = read_topic(&bootstrap, &format!("{topic}-routed"), 1_000, Duration::from_secs(20));
     assert_eq!(records.len(), 1_000);
     assert_eq!(records[0].0, format!(r#"{{"line":"line 00000000 {}","origin":"file"}}"#, "x".repeat(86)));
+    assert_eq!(
+        topic_headers(&bootstrap, &format!("{topic}-routed")),
+        vec![("stage".to_owned(), b"raw".to_vec())],
+        "the negated predicate kept DropHeaders from running"
+    );
     // Every record of the filtered source was dropped, yet its offset reached the end of the file.
     wait_until(Duration::from_secs(20), "the dropped source's offset to reach the end", || {
         std::fs::read_to_string(&offsets).map(|t| t.contains(&format!(r#"{{\"position\":{}}}"#, dropped_data.len()))).unwrap_or(false)
