@@ -120,12 +120,20 @@ pub struct Schema {
 #[error("{0}")]
 pub struct SchemaError(pub String);
 
+// Like Java's `Schema.STRING_SCHEMA` constants: one shared instance each, so converters that
+// hand out the same schema for every record pay an atomic increment, not an allocation.
 macro_rules! primitive_ctors {
     ($($req:ident, $opt:ident => $t:ident;)*) => {$(
-        #[doc = concat!("A required ", stringify!($t), " schema.")]
-        pub fn $req() -> SchemaRef { SchemaBuilder::new(SchemaType::$t).build_ref() }
-        #[doc = concat!("An optional ", stringify!($t), " schema.")]
-        pub fn $opt() -> SchemaRef { SchemaBuilder::new(SchemaType::$t).optional().build_ref() }
+        #[doc = concat!("The required ", stringify!($t), " schema (shared).")]
+        pub fn $req() -> SchemaRef {
+            static SCHEMA: std::sync::OnceLock<SchemaRef> = std::sync::OnceLock::new();
+            SCHEMA.get_or_init(|| SchemaBuilder::new(SchemaType::$t).build_ref()).clone()
+        }
+        #[doc = concat!("The optional ", stringify!($t), " schema (shared).")]
+        pub fn $opt() -> SchemaRef {
+            static SCHEMA: std::sync::OnceLock<SchemaRef> = std::sync::OnceLock::new();
+            SCHEMA.get_or_init(|| SchemaBuilder::new(SchemaType::$t).optional().build_ref()).clone()
+        }
     )*};
 }
 

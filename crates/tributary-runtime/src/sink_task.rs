@@ -142,13 +142,12 @@ struct OffsetState {
 }
 
 impl SinkTaskRunner {
-    /// Subscribes and runs until `cancel` fires or the task fails.
     /// The context to hand the task's `start`.
     pub fn new_context(config: ConfigMap) -> Arc<WorkerSinkTaskContext> {
         Arc::new(WorkerSinkTaskContext { config, state: Mutex::new(ContextState::default()) })
     }
 
-    /// Runs a started task until `cancel` fires or the task fails.
+    /// Subscribes and runs a started task until `cancel` fires or the task fails.
     pub async fn run(
         mut self,
         cancel: CancellationToken,
@@ -232,10 +231,16 @@ impl SinkTaskRunner {
                 }
             }
             // Consumed positions advance for every record, including those the chain drops.
-            let positions: Vec<(TopicPartition, i64)> = batch
-                .iter()
-                .map(|r| (TopicPartition::new(r.meta.original_topic.clone(), r.meta.original_kafka_partition), r.meta.original_kafka_offset + 1))
-                .collect();
+            // Only the last record of each run of one partition matters: no per-record clone.
+            let mut positions: Vec<(TopicPartition, i64)> = Vec::new();
+            for (i, r) in batch.iter().enumerate() {
+                let last_of_run = batch
+                    .get(i + 1)
+                    .is_none_or(|n| n.meta.original_kafka_partition != r.meta.original_kafka_partition || n.meta.original_topic != r.meta.original_topic);
+                if last_of_run {
+                    positions.push((TopicPartition::new(r.meta.original_topic.clone(), r.meta.original_kafka_partition), r.meta.original_kafka_offset + 1));
+                }
+            }
             let batch = if self.chain.is_empty() {
                 batch
             } else {

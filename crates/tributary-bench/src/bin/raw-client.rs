@@ -1,4 +1,4 @@
-//! `raw-client produce|consume BOOTSTRAP TOPIC RECORDS [SIZE]`: sends or reads RECORDS records of
+//! `raw-client produce|consume|wait BOOTSTRAP TOPIC RECORDS [SIZE]`: sends or reads RECORDS records of
 //! SIZE bytes (default 100) with the worker's client settings, then prints one line of
 //! `key=value` results (records, seconds, records_per_sec). Produce creates the topic (one
 //! partition) if needed; consume reads from the beginning until it has RECORDS records.
@@ -23,10 +23,24 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let size: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(100);
+    if mode == "wait" {
+        // `raw-client wait BOOTSTRAP TOPIC RECORDS`: waits until the topic (partition 0) holds
+        // RECORDS records; prints when the first and the last arrived, in ms since the call.
+        return match wait(bootstrap, topic, records).await {
+            Ok((first, done)) => {
+                println!("first_ms={first} done_ms={done}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("raw-client: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = match mode.as_str() {
         "produce" => produce(bootstrap, topic, records, size).await,
         "consume" => consume(bootstrap, topic, records).await,
-        _ => Err("mode must be produce or consume".to_owned()),
+        _ => Err("mode must be produce, consume or wait".to_owned()),
     };
     match result {
         Ok(secs) => {
@@ -79,6 +93,25 @@ async fn produce(bootstrap: &str, topic: &str, records: usize, size: usize) -> R
         d.await.map_err(|e| e.to_string())?.map_err(|(e, _)| e.to_string())?;
     }
     Ok(start.elapsed().as_secs_f64())
+}
+
+async fn wait(bootstrap: &str, topic: &str, records: usize) -> Result<(u128, u128), String> {
+    let consumer: rdkafka::consumer::BaseConsumer = ClientConfig::new().set("bootstrap.servers", bootstrap).create().map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let mut first = None;
+    loop {
+        let high = consumer.fetch_watermarks(topic, 0, Duration::from_secs(5)).map(|(_, h)| h).unwrap_or(0);
+        if high > 0 && first.is_none() {
+            first = Some(start.elapsed().as_millis());
+        }
+        if high as usize >= records {
+            return Ok((first.unwrap_or(0), start.elapsed().as_millis()));
+        }
+        if start.elapsed() > Duration::from_secs(600) {
+            return Err(format!("timed out with {high} of {records} records in {topic}"));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 async fn consume(bootstrap: &str, topic: &str, records: usize) -> Result<f64, String> {

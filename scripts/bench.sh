@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The worker benchmark: Tributary against Apache Kafka Connect 3.9.1 (the JVM worker, from Maven
+# Central) and a raw rdkafka client, in the same run, against the same Apache Kafka broker.
+# Records are counted at the destination; throughput figures are medians of RUNS runs.
+#
+#   scripts/bench.sh [RECORDS] [RUNS]      defaults: 500000 3 (about 5 minutes on 2 cores)
+#
+# Prints a table and appends it, with the machine's description, to BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+records="${1:-500000}"
+runs="${2:-3}"
+kafka_port=39492
+trib_port=39493
+java_port=39494
+clk="$(getconf CLK_TCK)"
+
+cargo build --release -q -p tributary -p tributary-bench
+scripts/kafka.sh fetch
+scripts/kafka.sh fetch-connect
+kafka="$(scripts/kafka.sh start "$kafka_port")"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  scripts/kafka.sh stop "$kafka_port" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+input="$work/input.txt"
+awk -v n="$records" 'BEGIN { pad = sprintf("%86s", ""); gsub(/ /, "x", pad); for (i = 0; i < n; i++) printf "line %08d %s\n", i, pad }' > "$input"
+
+worker_props() { # $1 = REST port, $2 = offsets file
+  cat <<PROPS
+bootstrap.servers=$kafka
+key.converter=org.apache.kafka.connect.storage.StringConverter
+value.converter=org.apache.kafka.connect.storage.StringConverter
+offset.storage.file.filename=$2
+offset.flush.interval.ms=10000
+listeners=http://127.0.0.1:$1
+PROPS
+}
+
+now_ms() { date +%s%3N; }
+rest_up() { curl -sf "http://127.0.0.1:$1/" >/dev/null 2>&1; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+post() { curl -sf -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$1/connectors" -d "$2" >/dev/null; }
+delete() { curl -sf -X DELETE "http://127.0.0.1:$1/connectors/$2" >/dev/null || true; }
+
+start_worker() { # $1 = engine (tributary|java), $2 = REST port; sets worker_pid, startup_ms
+  local props="$work/$1.properties"
+  worker_props "$2" "$work/$1.offsets" > "$props"
+  local t0; t0="$(now_ms)"
+  if [ "$1" = tributary ]; then
+    TRIBUTARY_LOG=warn target/release/tributary standalone "$props" 2>"$work/$1.log" &
+  else
+    printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=%%p %%m%%n\n' > "$work/log4j.properties"
+    java -Xms256m -Xmx1g "-Dlog4j.configuration=file:$work/log4j.properties" -cp ".kafka/connect-libs/*" \
+      org.apache.kafka.connect.cli.ConnectStandalone "$props" 2>"$work/$1.log" &
+  fi
+  worker_pid=$!
+  pids+=("$worker_pid")
+  until rest_up "$2"; do sleep 0.005; done
+  startup_ms=$(( $(now_ms) - t0 ))
+}
+
+# One source run: file → topic; prints "records_per_sec cpu_seconds_per_million".
+source_run() { # $1 = REST port, $2 = pid, $3 = value converter class, $4 = run id
+  local topic="bench-src-$4-$$" name="src-$4"
+  local c0; c0="$(cpu_ticks "$2")"
+  post "$1" "{\"name\":\"$name\",\"config\":{\"connector.class\":\"org.apache.kafka.connect.file.FileStreamSourceConnector\",\"file\":\"$input\",\"topic\":\"$topic\",\"value.converter\":\"$3\",\"topic.creation.default.partitions\":\"1\",\"topic.creation.default.replication.factor\":\"1\"}}"
+  local out; out="$(target/release/raw-client wait "$kafka" "$topic" "$records")"
+  local c1; c1="$(cpu_ticks "$2")"
+  delete "$1" "$name"
+  local first done; first="$(echo "$out" | sed -n 's/.*first_ms=\([0-9]*\).*/\1/p')"; done="$(echo "$out" | sed -n 's/.*done_ms=\([0-9]*\).*/\1/p')"
+  awk -v n="$records" -v f="$first" -v d="$done" -v c=$((c1 - c0)) -v clk="$clk" 'BEGIN { ms = d - f; if (ms < 1) ms = 1; printf "%.0f %.2f\n", n * 1000 / ms, c / clk * 1000000 / n }'
+  echo "$topic" > "$work/last-topic"
+}
+
+# One sink run: topic → file; prints "records_per_sec cpu_seconds_per_million".
+sink_run() { # $1 = REST port, $2 = pid, $3 = topic, $4 = run id
+  local out="$work/sink-$4.txt" name="sink-$4"
+  local c0; c0="$(cpu_ticks "$2")"
+  post "$1" "{\"name\":\"$name\",\"config\":{\"connector.class\":\"org.apache.kafka.connect.file.FileStreamSinkConnector\",\"file\":\"$out\",\"topics\":\"$3\"}}"
+  until [ -s "$out" ]; do sleep 0.005; done
+  local t0; t0="$(now_ms)"
+  until [ "$(wc -l < "$out")" -ge "$records" ]; do sleep 0.02; done
+  local t1; t1="$(now_ms)"
+  local c1; c1="$(cpu_ticks "$2")"
+  delete "$1" "$name"
+  rm -f "$out"
+  awk -v n="$records" -v ms=$((t1 - t0)) -v c=$((c1 - c0)) -v clk="$clk" 'BEGIN { if (ms < 1) ms = 1; printf "%.0f %.2f\n", n * 1000 / ms, c / clk * 1000000 / n }'
+}
+
+declare -A result
+measure_engine() { # $1 = engine, $2 = REST port
+  start_worker "$1" "$2"
+  result[$1,startup]="$startup_ms"
+  sleep 2
+  result[$1,idle_rss]="$(rss_mb "$worker_pid")"
+  local s j k; s=(); j=(); k=()
+  for i in $(seq 1 "$runs"); do
+    s+=("$(source_run "$2" "$worker_pid" org.apache.kafka.connect.storage.StringConverter "$1-s$i")")
+    k+=("$(sink_run "$2" "$worker_pid" "$(cat "$work/last-topic")" "$1-k$i")")
+    j+=("$(source_run "$2" "$worker_pid" org.apache.kafka.connect.json.JsonConverter "$1-j$i")")
+  done
+  result[$1,src]="$(printf '%s\n' "${s[@]}" | awk '{print $1}' | median)"
+  result[$1,src_cpu]="$(printf '%s\n' "${s[@]}" | awk '{print $2}' | median)"
+  result[$1,json]="$(printf '%s\n' "${j[@]}" | awk '{print $1}' | median)"
+  result[$1,json_cpu]="$(printf '%s\n' "${j[@]}" | awk '{print $2}' | median)"
+  result[$1,sink]="$(printf '%s\n' "${k[@]}" | awk '{print $1}' | median)"
+  result[$1,sink_cpu]="$(printf '%s\n' "${k[@]}" | awk '{print $2}' | median)"
+  # 100 running file source connectors, each on a small file.
+  for i in $(seq 1 100); do
+    printf 'a\nb\n' > "$work/small-$1-$i.txt"
+    post "$2" "{\"name\":\"mem-$i\",\"config\":{\"connector.class\":\"FileStreamSource\",\"file\":\"$work/small-$1-$i.txt\",\"topic\":\"bench-mem-$1-$$\",\"topic.creation.default.partitions\":\"1\",\"topic.creation.default.replication.factor\":\"1\"}}"
+  done
+  sleep 5
+  result[$1,rss100]="$(rss_mb "$worker_pid")"
+  kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
+}
+
+raw=(); rawc=()
+for i in $(seq 1 "$runs"); do
+  raw+=("$(target/release/raw-client produce "$kafka" "bench-raw-$i-$$" "$records" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
+  rawc+=("$(target/release/raw-client consume "$kafka" "bench-raw-$i-$$" "$records" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
+done
+raw_p="$(printf '%s\n' "${raw[@]}" | median)"
+raw_c="$(printf '%s\n' "${rawc[@]}" | median)"
+measure_engine tributary "$trib_port"
+measure_engine java "$java_port"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)"
+t=tributary; j=java
+table="$(cat <<TABLE
+### Worker benchmark, $(date -u +%Y-%m-%d) — $machine
+
+$records × 100-byte lines, Apache Kafka 3.9.1 broker (KRaft), median of $runs runs; throughput from the
+first to the last record at the destination; CPU = user+sys of the worker process during the run.
+
+| Scenario | Tributary | Apache Kafka Connect 3.9.1 | raw rdkafka client | Tributary / Connect | Tributary / raw |
+|---|---|---|---|---|---|
+| file → topic, StringConverter (rec/s) | ${result[$t,src]} | ${result[$j,src]} | $raw_p | $(ratio "${result[$t,src]}" "${result[$j,src]}") | $(ratio "${result[$t,src]}" "$raw_p") |
+| file → topic, JsonConverter (rec/s) | ${result[$t,json]} | ${result[$j,json]} | | $(ratio "${result[$t,json]}" "${result[$j,json]}") | |
+| topic → file (rec/s) | ${result[$t,sink]} | ${result[$j,sink]} | $raw_c | $(ratio "${result[$t,sink]}" "${result[$j,sink]}") | $(ratio "${result[$t,sink]}" "$raw_c") |
+| CPU s per million, file → topic (String) | ${result[$t,src_cpu]} | ${result[$j,src_cpu]} | | | |
+| CPU s per million, file → topic (Json) | ${result[$t,json_cpu]} | ${result[$j,json_cpu]} | | | |
+| CPU s per million, topic → file | ${result[$t,sink_cpu]} | ${result[$j,sink_cpu]} | | | |
+| idle RSS (MB) | ${result[$t,idle_rss]} | ${result[$j,idle_rss]} | | | |
+| RSS with 100 file connectors (MB) | ${result[$t,rss100]} | ${result[$j,rss100]} | | | |
+| start-up to REST answering (ms) | ${result[$t,startup]} | ${result[$j,startup]} | | | |
+TABLE
+)"
+echo "$table"
+printf '\n%s\n' "$table" >> BENCHMARKS.md
