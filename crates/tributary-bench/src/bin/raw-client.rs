@@ -115,13 +115,19 @@ async fn wait(bootstrap: &str, topic: &str, records: usize) -> Result<(u128, u12
 }
 
 async fn consume(bootstrap: &str, topic: &str, records: usize) -> Result<f64, String> {
-    let consumer: StreamConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("raw-client-{}", std::process::id()))
         .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .map_err(|e| e.to_string())?;
+        .set("auto.offset.reset", "earliest");
+    // RAW_CLIENT_CONSUMER="key=value,..." adds settings, to compare with the worker's consumer.
+    for kv in std::env::var("RAW_CLIENT_CONSUMER").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+        if let Some((k, v)) = kv.split_once('=') {
+            config.set(k, v);
+        }
+    }
+    let consumer: StreamConsumer = config.create().map_err(|e| e.to_string())?;
     consumer.subscribe(&[topic]).map_err(|e| e.to_string())?;
     let mut start = None;
     let mut n = 0;
