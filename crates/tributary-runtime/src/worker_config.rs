@@ -316,6 +316,12 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_are_not_fatal() {
+        let c = WorkerConfig::parse(cfg(&[("key.converter", "a"), ("value.converter", "b"), ("some.future.key", "1"), ("group.id", "x")])).unwrap();
+        assert_eq!(c.originals().get("some.future.key").map(String::as_str), Some("1"));
+    }
+
+    #[test]
     fn embedded_when_bootstrap_absent() {
         let c = WorkerConfig::parse(cfg(&[("key.converter", "a"), ("value.converter", "b")])).unwrap();
         assert_eq!(c.bootstrap_servers, None);
