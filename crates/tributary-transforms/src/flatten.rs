@@ -65,19 +65,7 @@ impl Flatten {
                 b = self.flatten_schema(&name, fs, opt, b)?;
             } else if opt && !fs.is_optional() {
                 // A field under an optional struct becomes optional: the struct may be null.
-                let mut fb = SchemaBuilder::new(fs.type_()).optional();
-                if let Some(n) = fs.name() {
-                    fb = fb.name(n);
-                }
-                if let Some(v) = fs.version() {
-                    fb = fb.version(v);
-                }
-                if let Some(d) = fs.doc() {
-                    fb = fb.doc(d);
-                }
-                for (k, v) in fs.parameters() {
-                    fb = fb.parameter(k.clone(), v.clone());
-                }
+                let mut fb = util::with_metadata(SchemaBuilder::new(fs.type_()).optional(), fs);
                 if let Some(d) = fs.default_value() {
                     fb = fb.default_value(d.clone());
                 }

@@ -85,7 +85,16 @@ pub fn require_struct<'a>(value: &'a Value, purpose: &str) -> Result<&'a Struct>
 /// A builder for a STRUCT schema carrying over name, version, doc, parameters and optionality
 /// (Kafka's `SchemaUtil.copySchemaBasics`).
 pub fn copy_struct_basics(schema: &SchemaRef) -> SchemaBuilder {
-    let mut b = SchemaBuilder::struct_();
+    let b = with_metadata(SchemaBuilder::struct_(), schema);
+    if schema.is_optional() {
+        b.optional()
+    } else {
+        b
+    }
+}
+
+/// `b` with the name, version, doc and parameters of `schema`.
+pub fn with_metadata(mut b: SchemaBuilder, schema: &tributary_api::Schema) -> SchemaBuilder {
     if let Some(n) = schema.name() {
         b = b.name(n);
     }
@@ -97,9 +106,6 @@ pub fn copy_struct_basics(schema: &SchemaRef) -> SchemaBuilder {
     }
     for (k, v) in schema.parameters() {
         b = b.parameter(k.clone(), v.clone());
-    }
-    if schema.is_optional() {
-        b = b.optional();
     }
     b
 }
