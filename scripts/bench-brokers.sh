@@ -6,6 +6,8 @@
 #   scripts/bench-brokers.sh [RECORDS] [RUNS]     defaults: 200000 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Built binaries, wherever cargo puts them.
+bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
 records="${1:-200000}"
 runs="${2:-3}"
 kafka_port=39192
@@ -32,7 +34,7 @@ listeners=http://127.0.0.1:$rest_port
 embedded.broker.listener=127.0.0.1:$embedded_port
 embedded.broker.data.dir=data
 PROPS
-(cd "$work" && exec "$OLDPWD/target/release/tributary" standalone worker.properties 2>"$work/worker.log") &
+(cd "$work" && exec "$bin/tributary" standalone worker.properties 2>"$work/worker.log") &
 worker_pid=$!
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$rest_port/" >/dev/null && break; sleep 0.1; done
 embedded="127.0.0.1:$embedded_port"
@@ -44,9 +46,9 @@ measure() { # $1 = broker address, $2 = mode
   for i in $(seq 1 "$runs"); do
     local topic="bench-$2-$i-$$"
     if [ "$2" = consume ]; then
-      target/release/raw-client produce "$1" "$topic" "$records" >/dev/null
+      "$bin"/raw-client produce "$1" "$topic" "$records" >/dev/null
     fi
-    target/release/raw-client "$2" "$1" "$topic" "$records" | rate
+    "$bin"/raw-client "$2" "$1" "$topic" "$records" | rate
   done | median
 }
 

@@ -5,8 +5,10 @@
 #   scripts/bench-transforms.sh [RECORDS]     default 100000
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Built binaries, wherever cargo puts them.
+bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
 cargo build --release -q -p tributary-bench
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)"
-table="$(printf '### Converters and transforms, %s — %s\n\n%s\n' "$(date -u +%Y-%m-%d)" "$machine" "$(target/release/transform-bench "${1:-100000}")")"
+table="$(printf '### Converters and transforms, %s — %s\n\n%s\n' "$(date -u +%Y-%m-%d)" "$machine" "$("$bin"/transform-bench "${1:-100000}")")"
 echo "$table"
 printf '\n%s\n' "$table" >> BENCHMARKS.md

@@ -8,6 +8,8 @@
 # Prints a table and appends it, with the machine's description, to BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Built binaries, wherever cargo puts them.
+bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
 records="${1:-500000}"
 runs="${2:-3}"
 kafka_port=39492
@@ -56,7 +58,7 @@ start_worker() { # $1 = engine (tributary|java), $2 = REST port; sets worker_pid
   worker_props "$2" "$work/$1.offsets" > "$props"
   local t0; t0="$(now_ms)"
   if [ "$1" = tributary ]; then
-    TRIBUTARY_LOG=warn target/release/tributary standalone "$props" 2>"$work/$1.log" &
+    TRIBUTARY_LOG=warn "$bin"/tributary standalone "$props" 2>"$work/$1.log" &
   else
     printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=%%p %%m%%n\n' > "$work/log4j.properties"
     java -Xms256m -Xmx1g "-Dlog4j.configuration=file:$work/log4j.properties" -cp ".kafka/connect-libs/*" \
@@ -73,7 +75,7 @@ source_run() { # $1 = REST port, $2 = pid, $3 = value converter class, $4 = run 
   local topic="bench-src-$4-$$" name="src-$4"
   local c0; c0="$(cpu_ticks "$2")"
   post "$1" "{\"name\":\"$name\",\"config\":{\"connector.class\":\"org.apache.kafka.connect.file.FileStreamSourceConnector\",\"file\":\"$input\",\"topic\":\"$topic\",\"value.converter\":\"$3\",\"topic.creation.default.partitions\":\"1\",\"topic.creation.default.replication.factor\":\"1\"}}"
-  local out; out="$(target/release/raw-client wait "$kafka" "$topic" "$records")"
+  local out; out="$("$bin"/raw-client wait "$kafka" "$topic" "$records")"
   local c1; c1="$(cpu_ticks "$2")"
   delete "$1" "$name"
   local first done; first="$(echo "$out" | sed -n 's/.*first_ms=\([0-9]*\).*/\1/p')"; done="$(echo "$out" | sed -n 's/.*done_ms=\([0-9]*\).*/\1/p')"
@@ -126,8 +128,8 @@ measure_engine() { # $1 = engine, $2 = REST port
 
 raw=(); rawc=()
 for i in $(seq 1 "$runs"); do
-  raw+=("$(target/release/raw-client produce "$kafka" "bench-raw-$i-$$" "$records" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
-  rawc+=("$(target/release/raw-client consume "$kafka" "bench-raw-$i-$$" "$records" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
+  raw+=("$("$bin"/raw-client produce "$kafka" "bench-raw-$i-$$" "$records" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
+  rawc+=("$("$bin"/raw-client consume "$kafka" "bench-raw-$i-$$" "$records" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
 done
 raw_p="$(printf '%s\n' "${raw[@]}" | median)"
 raw_c="$(printf '%s\n' "${rawc[@]}" | median)"
