@@ -22,11 +22,25 @@ const ENVELOPE_ERROR: &str = "JsonConverter with schemas.enable requires \"schem
 pub struct JsonConverter {
     schemas_enable: bool,
     opts: WriteOptions,
+    /// Parsed schemas by their JSON text (`schemas.cache.size`): a topic usually carries one
+    /// schema, and parsing it for every record was most of the converter's cost.
+    cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<Box<str>, SchemaRef>>>,
+    cache_size: usize,
+}
+
+/// The envelope, with both parts left as raw JSON so the schema's text can key the cache.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    schema: &'a serde_json::value::RawValue,
+    #[serde(borrow)]
+    payload: &'a serde_json::value::RawValue,
 }
 
 impl Default for JsonConverter {
     fn default() -> Self {
-        Self { schemas_enable: true, opts: WriteOptions { decimal_format: DecimalFormat::Base64, replace_null_with_default: true } }
+        Self::new(true, DecimalFormat::Base64)
     }
 }
 
@@ -69,7 +83,24 @@ fn config_def() -> ConfigDef {
 impl JsonConverter {
     /// A converter with the given settings (what `configure` produces).
     pub fn new(schemas_enable: bool, decimal_format: DecimalFormat) -> Self {
-        Self { schemas_enable, opts: WriteOptions { decimal_format, replace_null_with_default: true } }
+        Self { schemas_enable, opts: WriteOptions { decimal_format, replace_null_with_default: true }, cache: Default::default(), cache_size: 1000 }
+    }
+
+    fn cached_schema(&self, raw: &str) -> Result<SchemaRef> {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = cache.get(raw) {
+            return Ok(s.clone());
+        }
+        let json: serde_json::Value = serde_json::from_str(raw).map_err(|e| ConnectError::data(format!("Invalid schema JSON: {e}")))?;
+        let schema = read::read_schema(&json)?;
+        if self.cache_size > 0 {
+            if cache.len() >= self.cache_size {
+                // Bounded: a stream of ever-new schemas starts the cache over.
+                cache.clear();
+            }
+            cache.insert(raw.into(), schema.clone());
+        }
+        Ok(schema)
     }
 
     fn configure_from(&mut self, config: &ConfigMap) -> Result<()> {
@@ -77,6 +108,7 @@ impl JsonConverter {
         let ours: ConfigMap = config.iter().filter(|(k, _)| config_def().key(k).is_some()).map(|(k, v)| (k.clone(), v.clone())).collect();
         let parsed = config_def().parse(&ours).map_err(|e| ConnectError::config(format!("JsonConverter: {e}")))?;
         self.schemas_enable = parsed.boolean(SCHEMAS_ENABLE).unwrap_or(true);
+        self.cache_size = usize::try_from(parsed.int(SCHEMAS_CACHE_SIZE).unwrap_or(1000)).unwrap_or(0);
         self.opts.replace_null_with_default = parsed.boolean(REPLACE_NULL_WITH_DEFAULT).unwrap_or(true);
         self.opts.decimal_format = match parsed.string(DECIMAL_FORMAT).map(str::to_ascii_uppercase).as_deref() {
             Some("NUMERIC") => DecimalFormat::Numeric,
@@ -109,24 +141,26 @@ impl JsonConverter {
     /// Deserializes without touching headers.
     pub fn deserialize(&self, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
         let Some(bytes) = bytes else { return Ok(SchemaAndValue::NULL) };
-        let json: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|e| ConnectError::data(format!("Converting byte[] to Kafka Connect data failed due to serialization error: {e}")))?;
+        let syntax = |e: serde_json::Error| ConnectError::data(format!("Converting byte[] to Kafka Connect data failed due to serialization error: {e}"));
         if !self.schemas_enable {
+            let json: serde_json::Value = serde_json::from_slice(bytes).map_err(syntax)?;
             return Ok(SchemaAndValue { schema: None, value: read::read_schemaless(&json)? });
         }
-        let obj = match &json {
-            serde_json::Value::Object(o) if o.len() == 2 && o.contains_key("schema") && o.contains_key("payload") => o,
-            _ => return Err(ConnectError::data(ENVELOPE_ERROR)),
-        };
-        let payload = &obj["payload"];
-        match &obj["schema"] {
-            serde_json::Value::Null => Ok(SchemaAndValue { schema: None, value: read::read_schemaless(payload)? }),
-            s => {
-                let schema = read::read_schema(s)?;
-                let value = read::read_value(&schema, payload)?;
-                Ok(SchemaAndValue { schema: Some(schema), value })
+        let envelope: Envelope<'_> = match serde_json::from_slice(bytes) {
+            Ok(e) => e,
+            // Valid JSON of another shape is Kafka's envelope error; invalid JSON is a syntax error.
+            Err(_) => {
+                serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(syntax)?;
+                return Err(ConnectError::data(ENVELOPE_ERROR));
             }
+        };
+        let payload: serde_json::Value = serde_json::from_str(envelope.payload.get()).map_err(syntax)?;
+        if envelope.schema.get() == "null" {
+            return Ok(SchemaAndValue { schema: None, value: read::read_schemaless(&payload)? });
         }
+        let schema = self.cached_schema(envelope.schema.get())?;
+        let value = read::read_value(&schema, &payload)?;
+        Ok(SchemaAndValue { schema: Some(schema), value })
     }
 }
 

@@ -256,3 +256,20 @@ fn schemaless_value() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+#[test]
+fn parsed_schemas_are_cached_by_their_text() {
+    let c = conv(true, DecimalFormat::Base64);
+    let (schema, value) = order();
+    let bytes = c.serialize(Some(&schema), &value).unwrap().unwrap();
+    let a = c.deserialize(Some(&bytes)).unwrap().schema.unwrap();
+    let b = c.deserialize(Some(&bytes)).unwrap().schema.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b), "the second record reuses the parsed schema");
+    let mut uncached = JsonConverter::default();
+    let cfg: ConfigMap = [("schemas.cache.size".to_owned(), "0".to_owned())].into();
+    Converter::configure(&mut uncached, &cfg, false).unwrap();
+    let a = uncached.deserialize(Some(&bytes)).unwrap().schema.unwrap();
+    let b = uncached.deserialize(Some(&bytes)).unwrap().schema.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&a, &b));
+    assert_eq!(a, b);
+}
