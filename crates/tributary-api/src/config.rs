@@ -411,6 +411,8 @@ impl ConfigDef {
                 };
                 let value = match config.get(&key.name) {
                     Some(_) if key.type_ == ConfigType::Password => Some("[hidden]".to_owned()),
+                    // As Kafka: a value that does not parse as its type is reported as null.
+                    Some(v) if key.parse(v).is_err() => None,
                     Some(v) => Some(v.clone()),
                     None => key.default_string(),
                 };

@@ -23,9 +23,10 @@ fn config_def() -> ConfigDef {
             ConfigKey::new(FILE_CONFIG, ConfigType::String, Importance::High, "Source filename. If not specified, the standard input will be used")
                 .default_null(),
         )
-        .define(ConfigKey::new(TOPIC_CONFIG, ConfigType::List, Importance::High, "The topic to publish data to").validator(Validator::Custom(
+        // STRING as in Kafka 3.9 (older releases declared a LIST); a comma can only be a mistake.
+        .define(ConfigKey::new(TOPIC_CONFIG, ConfigType::String, Importance::High, "The topic to publish data to").validator(Validator::Custom(
             std::sync::Arc::new(|v| match v {
-                tributary_api::config::ConfigValue::List(t) if t.len() == 1 && !t[0].is_empty() => Ok(()),
+                tributary_api::config::ConfigValue::String(t) if !t.trim().is_empty() && !t.contains(',') => Ok(()),
                 _ => Err("'topic' in FileStreamSourceConnector configuration requires definition of a single topic".into()),
             }),
         )))
@@ -131,7 +132,7 @@ impl SourceTask for FileStreamSourceTask {
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
         let parsed = config_def().parse(&context.config).map_err(|e| ConnectError::config(e.to_string()))?;
         self.filename = parsed.string(FILE_CONFIG).filter(|f| !f.is_empty()).map(str::to_owned);
-        self.topic = parsed.list(TOPIC_CONFIG).and_then(|t| t.first()).cloned().unwrap_or_default();
+        self.topic = parsed.string(TOPIC_CONFIG).map(|t| t.trim().to_owned()).unwrap_or_default();
         self.batch_size = usize::try_from(parsed.int(BATCH_SIZE_CONFIG).unwrap_or(DEFAULT_BATCH_SIZE)).unwrap_or(1).max(1);
         if let Some(f) = &self.filename {
             self.partition = OffsetMap::from([("filename".to_owned(), Value::String(f.clone()))]);

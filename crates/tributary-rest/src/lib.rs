@@ -3,14 +3,20 @@
 //!
 //! [`router`] builds the whole app; tests drive it without a socket.
 
+pub mod basic_auth;
 mod connectors;
 mod error;
 mod lifecycle;
 mod loggers;
 mod offsets;
 mod plugins;
+pub mod rest_config;
+mod server;
+mod tls;
 
 pub use error::ApiError;
+pub use rest_config::{RestConfigError, RestServerConfig};
+pub use server::{BindError, RestServer};
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,21 +29,50 @@ pub type AppState = Arc<dyn Herder>;
 /// Largest request body accepted; connector configs are small.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The REST application.
+/// Which resources a listener serves: Kafka's "regular" set and the admin set (`/admin/loggers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Routes {
+    pub regular: bool,
+    pub admin: bool,
+}
+
+impl Routes {
+    pub const ALL: Routes = Routes { regular: true, admin: true };
+}
+
+/// How long a request waits for a plugin call before answering 500 `Request timed out`.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestTimeout(pub std::time::Duration);
+
+/// The whole REST application, without authentication: what tests drive.
 pub fn router(herder: AppState) -> Router {
-    Router::new()
-        .route("/", get(root))
-        .route("/openapi.json", get(openapi))
-        .merge(connectors::routes())
-        .merge(plugins::routes())
-        .merge(lifecycle::routes())
-        .merge(loggers::routes())
-        .merge(offsets::routes())
+    app(herder, Routes::ALL, None, rest_config::DEFAULT_REQUEST_TIMEOUT)
+}
+
+/// The application of one listener.
+pub fn app(herder: AppState, routes: Routes, basic_auth: Option<Arc<basic_auth::Credentials>>, timeout: std::time::Duration) -> Router {
+    let mut router = Router::new();
+    if routes.regular {
+        router = router
+            .route("/", get(root))
+            .route("/openapi.json", get(openapi))
+            .merge(connectors::routes())
+            .merge(plugins::routes())
+            .merge(lifecycle::routes())
+            .merge(offsets::routes());
+    }
+    if routes.admin {
+        router = router.merge(loggers::routes());
+    }
+    let mut router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::map_response(error_as_json))
-        .with_state(herder)
+        .layer(axum::Extension(RequestTimeout(timeout)));
+    if let Some(credentials) = basic_auth {
+        router = router.layer(axum::middleware::from_fn_with_state(credentials, basic_auth::require));
+    }
+    router.layer(axum::middleware::map_response(error_as_json)).with_state(herder)
 }
 
 async fn root(axum::extract::State(herder): axum::extract::State<AppState>) -> Json<tributary_runtime::herder::ServerInfo> {
@@ -101,7 +136,7 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed")
 }
 
-/// Serves the API on `addr` until `shutdown` resolves.
+/// Serves the whole API on one plain-HTTP listener until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     herder: AppState,

@@ -3,10 +3,11 @@
 
 use crate::connectors::{config_map, parse_json};
 use crate::error::ApiError;
-use crate::AppState;
+use crate::{AppState, RequestTimeout};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use std::collections::HashMap;
@@ -39,7 +40,12 @@ fn normalized(name: &str) -> &str {
     simple.strip_suffix("Connector").unwrap_or(simple)
 }
 
-async fn validate(State(herder): State<AppState>, Path(plugin): Path<String>, body: Result<Bytes, BytesRejection>) -> Result<Json<ConfigInfos>, ApiError> {
+async fn validate(
+    State(herder): State<AppState>,
+    timeout: Option<axum::Extension<RequestTimeout>>,
+    Path(plugin): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ConfigInfos>, ApiError> {
     let mut config = config_map(parse_json(body)?)?;
     match config.get("connector.class") {
         Some(included) if normalized(included) != normalized(&plugin) => {
@@ -50,5 +56,20 @@ async fn validate(State(herder): State<AppState>, Path(plugin): Path<String>, bo
             config.insert("connector.class".into(), plugin.clone());
         }
     }
-    Ok(Json(herder.validate_connector_config(&config)?))
+    // A connector's validate is synchronous plugin code that may block: it runs on the blocking
+    // pool, bounded by the request timeout, so it never holds up the threads serving other
+    // requests. A call that times out is abandoned (a thread cannot be stopped) and reported.
+    let limit = timeout.map(|t| t.0 .0).unwrap_or(crate::rest_config::DEFAULT_REQUEST_TIMEOUT);
+    let call = tokio::task::spawn_blocking(move || herder.validate_connector_config(&config));
+    match tokio::time::timeout(limit, call).await {
+        Ok(Ok(result)) => Ok(Json(result?)),
+        Ok(Err(panic)) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Connector validation of {plugin} failed: {panic}"))),
+        Err(_) => {
+            tracing::warn!(plugin = %plugin, timeout_ms = limit.as_millis() as u64, "connector validation did not return in time; abandoned");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Request timed out: the validation of {plugin} did not finish within {} ms", limit.as_millis()),
+            ))
+        }
+    }
 }

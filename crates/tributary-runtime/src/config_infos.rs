@@ -23,10 +23,10 @@ pub struct ConfigKeyInfo {
     pub importance: String,
     pub documentation: String,
     pub group: Option<String>,
-    pub order: i32,
     pub width: String,
     pub display_name: String,
     pub dependents: Vec<String>,
+    pub order: i32,
 }
 
 impl From<&ConfigKey> for ConfigKeyInfo {
@@ -76,7 +76,13 @@ pub struct ConfigInfos {
 impl ConfigInfos {
     /// Every error as `key: message`, in config order.
     pub fn errors(&self) -> Vec<String> {
-        self.configs.iter().filter_map(|c| c.value.as_ref()).flat_map(|v| v.errors.iter().map(move |e| format!("{}: {e}", v.name))).collect()
+        // Kafka lists the messages alone; one that does not name its key gets the key in front,
+        // so the list stays readable without the validate endpoint.
+        self.configs
+            .iter()
+            .filter_map(|c| c.value.as_ref())
+            .flat_map(|v| v.errors.iter().map(move |e| if e.contains(v.name.as_str()) { e.clone() } else { format!("{}: {e}", v.name) }))
+            .collect()
     }
 }
 
@@ -178,7 +184,9 @@ pub fn validate_with_providers(plugins: &Plugins, providers: &ConfigProviders, r
 }
 
 fn validate_resolved(plugins: &Plugins, config: &ConfigMap) -> Result<ConfigInfos, RuntimeError> {
-    let class = config.get(CONNECTOR_CLASS).ok_or_else(|| RuntimeError::BadRequest(format!("Connector config {config:?} contains no connector type")))?;
+    let class = config
+        .get(CONNECTOR_CLASS)
+        .ok_or_else(|| RuntimeError::BadRequest(format!("Connector config {} contains no connector type", java_map_string(config))))?;
     let plugin = plugins.connector(class)?;
     let connector = (plugin.create)();
     let (framework, own_def, own_values) = match &connector {
@@ -221,7 +229,8 @@ fn validate_resolved(plugins: &Plugins, config: &ConfigMap) -> Result<ConfigInfo
         })
         .collect();
     let error_count = configs.iter().filter_map(|c| c.value.as_ref()).map(|v| v.errors.len()).sum();
-    Ok(ConfigInfos { name: plugin.class.to_owned(), error_count, groups: all_defs.groups(), configs })
+    // Kafka names the result after connector.class as given (an alias stays an alias).
+    Ok(ConfigInfos { name: class.clone(), error_count, groups: all_defs.groups(), configs })
 }
 
 /// `GET /connector-plugins`: connectors, and with `connectors_only = false` also converters,
@@ -256,9 +265,10 @@ pub fn plugin_infos(plugins: &Plugins, connectors_only: bool) -> Vec<PluginInfo>
 /// `GET /connector-plugins/{plugin}/config`: the plugin's own key definitions.
 pub fn plugin_config(plugins: &Plugins, name: &str) -> Result<Vec<ConfigKeyInfo>, RuntimeError> {
     let def = if let Ok(p) = plugins.connector(name) {
+        // As Kafka: the connector's own keys, then the framework's for its kind.
         match (p.create)() {
-            ConnectorType::Source(c) => c.config_def(),
-            ConnectorType::Sink(c) => c.config_def(),
+            ConnectorType::Source(c) => c.config_def().merge(&connector_config::source_def()),
+            ConnectorType::Sink(c) => c.config_def().merge(&connector_config::sink_def()),
         }
     } else if let Some(t) = tributary_transforms::transformation(name) {
         (t.source)().config_def()
@@ -295,7 +305,7 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(infos.name, "org.apache.kafka.connect.file.FileStreamSinkConnector");
+        assert_eq!(infos.name, "FileStreamSink", "named after connector.class as given");
         assert_eq!(infos.error_count, 2, "{:?}", infos.errors());
         let value = |name: &str| infos.configs.iter().find(|c| c.value.as_ref().is_some_and(|v| v.name == name)).unwrap().clone();
         assert_eq!(value("topics").value.unwrap().errors, vec!["Must configure one of topics or topics.regex".to_owned()]);
@@ -319,9 +329,17 @@ mod tests {
         assert!(all.iter().any(|i| i.class == "org.apache.kafka.connect.json.JsonConverter" && i.type_ == "header_converter"));
         assert!(all.iter().any(|i| i.class == "org.apache.kafka.connect.transforms.predicates.HasHeaderKey" && i.type_ == "predicate"));
         let keys = plugin_config(&p, "FileStreamSource").unwrap();
-        assert_eq!(keys.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), vec!["file", "topic", "batch.size"]);
+        let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names[..5], ["file", "topic", "batch.size", "name", "connector.class"], "own keys, then the framework's");
+        assert!(names.contains(&"transforms") && names.contains(&"errors.tolerance"), "{names:?}");
         let rr = plugin_config(&p, "org.apache.kafka.connect.transforms.RegexRouter").unwrap();
         assert!(rr.iter().all(|k| k.required));
         assert!(matches!(plugin_config(&p, "Nope"), Err(RuntimeError::NotFound(_))));
     }
+}
+
+/// A map as Java's `Map.toString` prints it (`{a=1, b=2}`), for messages Kafka words that way.
+pub(crate) fn java_map_string(config: &ConfigMap) -> String {
+    let pairs: Vec<String> = config.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", pairs.join(", "))
 }

@@ -54,12 +54,18 @@ pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32, connec
     c
 }
 
-/// The consumer of sink task `<connector>-<task>`: group `connect-<connector>`, no auto-commit,
+/// The consumer group of a sink connector: `connect-<name>`, or `consumer.override.group.id`
+/// when the connector sets it, as in Kafka Connect.
+pub fn sink_group_id(connector: &str, connector_config: &ConfigMap) -> String {
+    connector_config.get("consumer.override.group.id").filter(|g| !g.trim().is_empty()).cloned().unwrap_or_else(|| format!("connect-{connector}"))
+}
+
+/// The consumer of sink task `<connector>-<task>`: group [`sink_group_id`], no auto-commit,
 /// earliest reset, then `consumer.*` and `consumer.override.*`.
 pub fn consumer_config(worker: &WorkerConfig, connector: &str, task: u32, connector_config: &ConfigMap) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", worker.bootstrap())
-        .set("group.id", format!("connect-{connector}"))
+        .set("group.id", sink_group_id(connector, connector_config))
         .set("client.id", format!("connector-consumer-{connector}-{task}"))
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")

@@ -145,7 +145,7 @@ fn sink_partitions(consumer: &BaseConsumer, config: &ConfigMap) -> Result<TopicP
 pub async fn sink_offsets(worker: &WorkerConfig, connector: &str, config: &ConfigMap) -> Result<ConnectorOffsets, RuntimeError> {
     let (worker, connector, config) = (worker.clone(), connector.to_owned(), config.clone());
     tokio::task::spawn_blocking(move || {
-        let consumer = group_consumer(&worker, &format!("connect-{connector}"))?;
+        let consumer = group_consumer(&worker, &crate::kafka::sink_group_id(&connector, &config))?;
         let tpl = sink_partitions(&consumer, &config)?;
         let committed = consumer.committed_offsets(tpl, Duration::from_secs(30)).map_err(|e| RuntimeError::kafka("reading committed offsets", e))?;
         let offsets = committed
@@ -164,7 +164,12 @@ pub async fn sink_offsets(worker: &WorkerConfig, connector: &str, config: &Confi
 }
 
 /// Commits new group offsets for a (stopped) sink connector.
-pub async fn alter_sink_offsets(worker: &WorkerConfig, connector: &str, offsets: &[(OffsetMap, Option<OffsetMap>)]) -> Result<(), RuntimeError> {
+pub async fn alter_sink_offsets(
+    worker: &WorkerConfig,
+    connector: &str,
+    config: &ConfigMap,
+    offsets: &[(OffsetMap, Option<OffsetMap>)],
+) -> Result<(), RuntimeError> {
     let mut tpl = TopicPartitionList::new();
     for (partition, offset) in offsets {
         let topic = partition
@@ -188,7 +193,7 @@ pub async fn alter_sink_offsets(worker: &WorkerConfig, connector: &str, offsets:
             .ok_or_else(|| RuntimeError::BadRequest("Sink connector offsets must have a non-negative integer 'kafka_offset'".into()))?;
         tpl.add_partition_offset(topic, p, Offset::Offset(o)).map_err(|e| RuntimeError::kafka("building the offsets to commit", e))?;
     }
-    let (worker, group) = (worker.clone(), format!("connect-{connector}"));
+    let (worker, group) = (worker.clone(), crate::kafka::sink_group_id(connector, config));
     tokio::task::spawn_blocking(move || {
         let consumer = group_consumer(&worker, &group)?;
         consumer.commit(&tpl, CommitMode::Sync).map_err(|e| RuntimeError::kafka(format!("committing offsets for group {group}"), e))
@@ -198,9 +203,9 @@ pub async fn alter_sink_offsets(worker: &WorkerConfig, connector: &str, offsets:
 }
 
 /// Deletes the sink connector's consumer group, and with it every committed offset.
-pub async fn reset_sink_offsets(worker: &WorkerConfig, connector: &str) -> Result<(), RuntimeError> {
+pub async fn reset_sink_offsets(worker: &WorkerConfig, connector: &str, config: &ConfigMap) -> Result<(), RuntimeError> {
     let admin = crate::kafka::admin_client(worker, &format!("connector-worker-adminclient-{connector}"))?;
-    let group = format!("connect-{connector}");
+    let group = crate::kafka::sink_group_id(connector, config);
     let results = admin
         .delete_groups(&[group.as_str()], &rdkafka::admin::AdminOptions::new())
         .await

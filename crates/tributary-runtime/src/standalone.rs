@@ -356,7 +356,7 @@ impl Herder for StandaloneHerder {
         let parsed = offsets_api::parse_offsets(&offsets)?;
         let managed = self.connector_accepts(&config, &parsed)?;
         match kind {
-            ConnectorKind::Sink => offsets_api::alter_sink_offsets(&self.worker.config, name, &parsed).await?,
+            ConnectorKind::Sink => offsets_api::alter_sink_offsets(&self.worker.config, name, &config, &parsed).await?,
             _ => offsets_api::alter_source_offsets(self.worker.offset_store.as_ref(), &self.worker.codec, name, &parsed).await?,
         }
         let message = if managed { offsets_api::ALTERED } else { offsets_api::ALTERED_FRAMEWORK };
@@ -369,7 +369,7 @@ impl Herder for StandaloneHerder {
         let resets: Vec<_> = current.into_iter().map(|(p, _)| (p, None)).collect();
         let managed = self.connector_accepts(&config, &resets)?;
         match kind {
-            ConnectorKind::Sink => offsets_api::reset_sink_offsets(&self.worker.config, name).await?,
+            ConnectorKind::Sink => offsets_api::reset_sink_offsets(&self.worker.config, name, &config).await?,
             _ => offsets_api::reset_source_offsets(self.worker.offset_store.as_ref(), &self.worker.codec, name).await?,
         }
         let message = if managed { offsets_api::RESET } else { offsets_api::RESET_FRAMEWORK };
@@ -447,7 +447,17 @@ impl Herder for StandaloneHerder {
                 config.insert(NAME.into(), name.into());
             }
         }
-        let validated = connector_config::validate_with_providers(&self.worker.plugins, &self.worker.providers, &config)?;
+        // Validation calls the connector's own (synchronous) validate: off the async threads,
+        // and bounded, so a blocking plugin cannot stall the worker.
+        let (worker, to_check) = (self.worker.clone(), config.clone());
+        let check = tokio::task::spawn_blocking(move || connector_config::validate_with_providers(&worker.plugins, &worker.providers, &to_check));
+        let validated = match tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, check).await {
+            Ok(Ok(result)) => result?,
+            Ok(Err(panic)) => return Err(RuntimeError::Other(format!("validation of connector {name} failed: {panic}"))),
+            Err(_) => {
+                return Err(RuntimeError::Other(format!("Request timed out: validation of connector {name} did not finish within {CONNECTOR_CALL_TIMEOUT:?}")))
+            }
+        };
         let kind = match validated.plugin_type {
             PluginType::Source => ConnectorKind::Source,
             PluginType::Sink => ConnectorKind::Sink,
@@ -599,7 +609,7 @@ impl Herder for StandaloneHerder {
         let mut guard = slot.lock().await;
         let entry = &mut *guard;
         if task as usize >= entry.task_configs.len() {
-            return Err(RuntimeError::NotFound(format!("Unknown task: {name}-{task}")));
+            return Err(RuntimeError::NotFound(format!("Task {name}-{task} not found")));
         }
         self.restart_task_locked(name, entry, task).await;
         Ok(())

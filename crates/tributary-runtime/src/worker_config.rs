@@ -49,6 +49,8 @@ const ACCEPTED_KEYS: &[&str] = &[
     "rest.extension.classes",
     "admin.listeners",
     "ssl.client.auth",
+    "rest.basic.auth.credentials.file",
+    "rest.request.timeout.ms",
     "security.protocol",
     "client.id",
     "key.converter.schemas.enable",
@@ -259,16 +261,12 @@ fn is_distributed_key(key: &str) -> bool {
         || key.starts_with("inter.worker.")
 }
 
-/// Parses a listener URL such as `http://:8083`, `http://0.0.0.0:8083` or `http://localhost:8083`.
+/// Parses a listener URL such as `http://:8083`, `https://0.0.0.0:8443` or
+/// `http://localhost:8083` into the address it binds (the REST crate handles the scheme).
 pub fn parse_listener(listener: &str) -> Result<SocketAddr, RuntimeError> {
     let bad = |why: &str| RuntimeError::Config(format!("Invalid value {listener} for configuration {LISTENERS}: {why}"));
-    let rest = listener.strip_prefix("http://").ok_or_else(|| {
-        if listener.starts_with("https://") {
-            bad("https listeners are not supported yet")
-        } else {
-            bad("expected http://host:port")
-        }
-    })?;
+    let rest =
+        listener.strip_prefix("http://").or_else(|| listener.strip_prefix("https://")).ok_or_else(|| bad("expected http://host:port or https://host:port"))?;
     let rest = rest.trim_end_matches('/');
     let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("expected http://host:port"))?;
     let port: u16 = port.parse().map_err(|_| bad("the port is not a number"))?;

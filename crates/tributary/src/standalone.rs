@@ -54,9 +54,13 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
         }
         connectors.push(file);
     }
-    let listener = match tokio::net::TcpListener::bind(config.rest_listen).await {
-        Ok(l) => l,
-        Err(e) => return fail(1, format!("Cannot listen for REST requests on {}: {e}", config.rest_listen)),
+    let rest_config = match tributary_rest::RestServerConfig::from_worker_config(config.originals()) {
+        Ok(c) => c,
+        Err(e) => return fail(1, e),
+    };
+    let rest_server = match tributary_rest::RestServer::bind(rest_config).await {
+        Ok(s) => s,
+        Err(e) => return fail(1, e),
     };
 
     #[cfg(feature = "embedded-broker")]
@@ -89,15 +93,15 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
         Err(e) => return fail(1, e),
     };
     let worker_id = config.worker_id();
-    let rest_addr = config.rest_listen;
+    let rest_addrs = rest_server.local_addrs();
     let worker = Arc::new(Worker { config, plugins, providers, worker_id, offset_store, codec, status: Arc::new(StatusStore::default()) });
     let herder = Arc::new(StandaloneHerder::new(worker, cluster_id.clone()).with_logger_control(loggers));
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let rest = tokio::spawn(tributary_rest::serve(listener, herder.clone(), async move {
+    let rest = tokio::spawn(rest_server.serve(herder.clone(), async move {
         let _ = stop_rx.await;
     }));
-    tracing::info!(rest = %rest_addr, kafka_cluster_id = %cluster_id, startup_ms = started.elapsed().as_millis() as u64, "Tributary worker started");
+    tracing::info!(rest = ?rest_addrs, kafka_cluster_id = %cluster_id, startup_ms = started.elapsed().as_millis() as u64, "Tributary worker started");
 
     for file in connectors {
         if let Err(e) = herder.put_connector_config(&file.name, file.config, false, file.initial_state).await {

@@ -45,7 +45,7 @@ fn invalid_connector_keys_are_listed() {
     let (code, err) = run(dir.path(), GOOD_WORKER, &[("c.json", r#"{"name":"c","connector.class":"FileStreamSource","tasks.max":"0"}"#)]);
     assert_ne!(code, 0);
     assert!(err.contains("contains the following 2 error(s)"), "{err}");
-    assert!(err.contains("tasks.max: Invalid value 0 for configuration tasks.max: Value must be at least 1"), "{err}");
+    assert!(err.contains("\nInvalid value 0 for configuration tasks.max: Value must be at least 1\n"), "{err}");
     assert!(err.contains("Missing required configuration \"topic\""), "{err}");
 }
 

@@ -13,6 +13,8 @@ use tributary_runtime::RuntimeError;
 pub struct MapHerder {
     configs: Mutex<BTreeMap<String, ConfigMap>>,
     plugins: tributary_runtime::plugins::Plugins,
+    /// Makes `validate` block this long, like a connector whose validate calls a slow system.
+    pub validate_delay: Option<std::time::Duration>,
 }
 
 #[async_trait]
@@ -22,6 +24,12 @@ impl Herder for MapHerder {
     }
     fn plugins(&self) -> &tributary_runtime::plugins::Plugins {
         &self.plugins
+    }
+    fn validate_connector_config(&self, config: &ConfigMap) -> Result<tributary_runtime::config_infos::ConfigInfos, RuntimeError> {
+        if let Some(d) = self.validate_delay {
+            std::thread::sleep(d);
+        }
+        tributary_runtime::config_infos::validate_configs(&self.plugins, config)
     }
     async fn connectors(&self) -> Vec<String> {
         self.configs.lock().unwrap().keys().cloned().collect()

@@ -192,3 +192,43 @@ pub fn write_lines(path: &Path, n: usize) -> Vec<u8> {
     std::fs::write(path, &data).unwrap();
     data
 }
+
+/// Apache Kafka Connect's jars, fetched by `scripts/kafka.sh fetch-connect`.
+pub fn connect_libs() -> PathBuf {
+    let libs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.kafka/connect-libs");
+    assert!(libs.is_dir(), "Apache Kafka Connect's jars are missing: run scripts/kafka.sh fetch-connect (scripts/test.sh does)");
+    libs
+}
+
+/// A running Apache Kafka Connect (JVM) standalone worker; killed on drop.
+pub struct JavaConnect(Child);
+
+impl Drop for JavaConnect {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn start_java_connect(dir: &Path, worker: &str, connectors: &[PathBuf], port: u16) -> JavaConnect {
+    let wpath = dir.join("java-worker.properties");
+    std::fs::write(&wpath, worker).unwrap();
+    let log4j = dir.join("log4j.properties");
+    std::fs::write(&log4j, "log4j.rootLogger=WARN, file\nlog4j.appender.file=org.apache.log4j.FileAppender\nlog4j.appender.file.File=java-connect.log\nlog4j.appender.file.layout=org.apache.log4j.PatternLayout\nlog4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n").unwrap();
+    let child = Command::new("java")
+        .arg("-Xmx256m")
+        .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
+        .arg("-cp")
+        .arg(format!("{}/*", connect_libs().display()))
+        .arg("org.apache.kafka.connect.cli.ConnectStandalone")
+        .arg(&wpath)
+        .args(connectors)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("java must be installed to run Apache Kafka Connect");
+    let java = JavaConnect(child);
+    wait_until(Duration::from_secs(90), "Apache Kafka Connect's REST API", || http(port, "GET", "/", None).is_ok_and(|(code, _)| code == 200));
+    java
+}
