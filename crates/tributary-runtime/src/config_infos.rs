@@ -284,6 +284,12 @@ pub fn plugin_config(plugins: &Plugins, name: &str) -> Result<Vec<ConfigKeyInfo>
     Ok(def.keys().map(ConfigKeyInfo::from).collect())
 }
 
+/// A map as Java's `Map.toString` prints it (`{a=1, b=2}`), for messages Kafka words that way.
+pub(crate) fn java_map_string(config: &ConfigMap) -> String {
+    let pairs: Vec<String> = config.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,10 +342,4 @@ mod tests {
         assert!(rr.iter().all(|k| k.required));
         assert!(matches!(plugin_config(&p, "Nope"), Err(RuntimeError::NotFound(_))));
     }
-}
-
-/// A map as Java's `Map.toString` prints it (`{a=1, b=2}`), for messages Kafka words that way.
-pub(crate) fn java_map_string(config: &ConfigMap) -> String {
-    let pairs: Vec<String> = config.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{{{}}}", pairs.join(", "))
 }
