@@ -31,6 +31,6 @@ pub use header::{Header, Headers};
 pub use plugin::{ConnectorPlugin, ConnectorType, PluginType};
 pub use record::{ConnectRecord, OffsetMap, RecordMeta, RecordMetadata, SinkMeta, SinkRecord, SourceMeta, SourceRecord, TimestampType};
 pub use schema::{Field, Schema, SchemaBuilder, SchemaRef, SchemaType};
-pub use sink::{SinkTask, SinkTaskContext, TopicPartition};
+pub use sink::{ErrantRecordReporter, SinkTask, SinkTaskContext, TopicPartition};
 pub use source::{OffsetStorageReader, SourceTask, SourceTaskContext};
 pub use transform::{Predicate, Transformation};

@@ -1,7 +1,7 @@
 //! Sink tasks: deliver records to an external system (`org.apache.kafka.connect.sink.SinkTask`).
 
 use crate::config::ConfigMap;
-use crate::error::Result;
+use crate::error::{ConnectError, Result};
 use crate::record::SinkRecord;
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -43,6 +43,20 @@ pub trait SinkTaskContext: Send + Sync {
     fn resume(&self, partitions: &[TopicPartition]);
     /// Asks for an offset commit as soon as possible.
     fn request_commit(&self);
+    /// Where a task reports single records it cannot write (Kafka's `ErrantRecordReporter`,
+    /// KIP-610): they get the connector's error handling (log, dead letter queue, tolerance).
+    /// `None` when the runtime offers none.
+    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
+        None
+    }
+}
+
+/// Reports a record a sink task failed to write. With `errors.tolerance=all` the record is
+/// logged and/or sent to the dead letter queue and the task goes on; with `none` the call
+/// returns the error that fails the task.
+#[async_trait]
+pub trait ErrantRecordReporter: Send + Sync {
+    async fn report(&self, record: &SinkRecord, error: ConnectError) -> Result<()>;
 }
 
 /// A sink task. The runtime drives it from one async task: `start`, `open` on partition

@@ -14,6 +14,14 @@ pub const TOPICS_REGEX: &str = "topics.regex";
 pub const TRANSFORMS: &str = "transforms";
 pub const PREDICATES: &str = "predicates";
 pub const ERRORS_TOLERANCE: &str = "errors.tolerance";
+pub const ERRORS_RETRY_TIMEOUT: &str = "errors.retry.timeout";
+pub const ERRORS_RETRY_DELAY_MAX_MS: &str = "errors.retry.delay.max.ms";
+pub const ERRORS_LOG_ENABLE: &str = "errors.log.enable";
+pub const ERRORS_LOG_INCLUDE_MESSAGES: &str = "errors.log.include.messages";
+pub const DLQ_TOPIC_NAME: &str = "errors.deadletterqueue.topic.name";
+pub const DLQ_REPLICATION_FACTOR: &str = "errors.deadletterqueue.topic.replication.factor";
+pub const DLQ_CONTEXT_HEADERS: &str = "errors.deadletterqueue.context.headers.enable";
+const ERROR_GROUP: &str = "Error Handling";
 
 const COMMON: &str = "Common";
 
@@ -64,10 +72,69 @@ pub fn common_def() -> ConfigDef {
                 .group("Predicates", 0),
         )
         .define(
+            ConfigKey::new(
+                ERRORS_RETRY_TIMEOUT,
+                ConfigType::Long,
+                Importance::Medium,
+                "The maximum duration in milliseconds that a failed operation will be reattempted. 0 = no retries, -1 = forever.",
+            )
+            .default_value("0")
+            .validator(Validator::at_least(-1.0))
+            .group(ERROR_GROUP, 1),
+        )
+        .define(
+            ConfigKey::new(
+                ERRORS_RETRY_DELAY_MAX_MS,
+                ConfigType::Long,
+                Importance::Medium,
+                "The maximum duration in milliseconds between consecutive retry attempts.",
+            )
+            .default_value("60000")
+            .validator(Validator::at_least(1.0))
+            .group(ERROR_GROUP, 2),
+        )
+        .define(
             ConfigKey::new(ERRORS_TOLERANCE, ConfigType::String, Importance::Medium, "Behavior for tolerating errors during connector operation.")
                 .default_value("none")
                 .validator(Validator::OneOf(vec!["none", "all"]))
-                .group("Error Handling", 1),
+                .group(ERROR_GROUP, 3),
+        )
+        .define(
+            ConfigKey::new(ERRORS_LOG_ENABLE, ConfigType::Boolean, Importance::Medium, "Log each failed operation and problematic record.")
+                .default_value("false")
+                .group(ERROR_GROUP, 4),
+        )
+        .define(
+            ConfigKey::new(ERRORS_LOG_INCLUDE_MESSAGES, ConfigType::Boolean, Importance::Medium, "Include the record's coordinates and content in the log.")
+                .default_value("false")
+                .group(ERROR_GROUP, 5),
+        )
+        // Kafka has these for sinks only; Tributary's dead letter queue covers sources too.
+        .define(
+            ConfigKey::new(DLQ_TOPIC_NAME, ConfigType::String, Importance::Medium, "The topic to write records that failed to process to; empty: none.")
+                .default_value("")
+                .group(ERROR_GROUP, 6),
+        )
+        .define(
+            ConfigKey::new(
+                DLQ_REPLICATION_FACTOR,
+                ConfigType::Short,
+                Importance::Medium,
+                "Replication factor of the dead letter queue topic when it is created.",
+            )
+            .default_value("3")
+            .validator(Validator::at_least(-1.0))
+            .group(ERROR_GROUP, 7),
+        )
+        .define(
+            ConfigKey::new(
+                DLQ_CONTEXT_HEADERS,
+                ConfigType::Boolean,
+                Importance::Medium,
+                "Add __connect.errors.* headers with the failure's context to DLQ records.",
+            )
+            .default_value("false")
+            .group(ERROR_GROUP, 8),
         )
 }
 
@@ -137,14 +204,20 @@ pub(crate) fn cross_key_errors(kind: PluginType, config: &ConfigMap) -> Vec<Stri
             _ => {}
         }
     }
-    // Error tolerance and dead letter queues arrive with their own issue; until then a config
-    // that asks for them is refused rather than silently run without them.
-    if config.get(ERRORS_TOLERANCE).is_some_and(|v| v.eq_ignore_ascii_case("all")) {
-        errors.push(format!("{ERRORS_TOLERANCE}: 'all' is not supported by this version of Tributary yet"));
-    }
-    for key in ["errors.deadletterqueue.topic.name"] {
-        if set(key) {
-            errors.push(format!("{key}: dead letter queues are not supported by this version of Tributary yet"));
+    if kind == PluginType::Sink {
+        if let Some(dlq) = config.get(DLQ_TOPIC_NAME).map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            let topics = config.get(TOPICS).map(String::as_str).unwrap_or("");
+            if topics.split(',').any(|t| t.trim() == dlq) {
+                errors.push(format!("{DLQ_TOPIC_NAME}: The DLQ topic '{dlq}' may not be included in the list of topics ('{TOPICS}={topics}') to be consumed."));
+            }
+            if let Some(Ok(re)) = config.get(TOPICS_REGEX).filter(|r| !r.trim().is_empty()).map(|r| regex::Regex::new(&format!("^(?:{r})$"))) {
+                if re.is_match(dlq) {
+                    let r = config.get(TOPICS_REGEX).map(String::as_str).unwrap_or("");
+                    errors.push(format!(
+                        "{DLQ_TOPIC_NAME}: The DLQ topic '{dlq}' may not be included in the regex matching the topics ('{TOPICS_REGEX}={r}') to be consumed."
+                    ));
+                }
+            }
         }
     }
     if kind == PluginType::Source {

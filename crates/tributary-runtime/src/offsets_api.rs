@@ -58,7 +58,7 @@ fn from_json(key: &str, v: &serde_json::Value) -> Result<Value, RuntimeError> {
     })
 }
 
-fn to_map(m: &OffsetMap) -> serde_json::Map<String, serde_json::Value> {
+pub(crate) fn to_map(m: &OffsetMap) -> serde_json::Map<String, serde_json::Value> {
     m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()
 }
 

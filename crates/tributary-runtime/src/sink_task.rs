@@ -1,6 +1,7 @@
 //! The sink task loop (`WorkerSinkTask`): consume → convert → `put`, and commit consumer
 //! offsets only for what `pre_commit` (by default: `flush`) made durable.
 
+use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::transformation_chain::TransformationChain;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers as _, Message, Timestamp};
@@ -11,7 +12,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tributary_api::sink::Offsets;
 use tributary_api::{
-    ConfigMap, ConnectError, Converter, HeaderConverter, Headers, SinkMeta, SinkRecord, SinkTask, SinkTaskContext, TimestampType, TopicPartition,
+    ConfigMap, ConnectError, Converter, ErrantRecordReporter, HeaderConverter, Headers, SinkMeta, SinkRecord, SinkTask, SinkTaskContext, TimestampType,
+    TopicPartition,
 };
 
 /// Most records handed to one `put` (Kafka's `max.poll.records` default).
@@ -94,6 +96,7 @@ struct ContextState {
 pub struct WorkerSinkTaskContext {
     config: ConfigMap,
     state: Mutex<ContextState>,
+    reporter: Arc<WorkerErrantRecordReporter>,
 }
 
 impl SinkTaskContext for WorkerSinkTaskContext {
@@ -115,6 +118,77 @@ impl SinkTaskContext for WorkerSinkTaskContext {
     fn request_commit(&self) {
         lock(&self.state).commit_requested = true;
     }
+    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
+        Some(self.reporter.clone())
+    }
+}
+
+/// Consumed bytes of the current batch by (topic, partition, offset): kept only when a dead
+/// letter queue needs the original record.
+type RawBatch = Mutex<HashMap<(String, i32, i64), RawRecord>>;
+
+/// KIP-610's reporter: a record the task could not write gets the connector's error handling.
+pub struct WorkerErrantRecordReporter {
+    errors: Arc<ErrorReporter>,
+    raw: Arc<RawBatch>,
+    task_class: String,
+    /// Set when a report exceeded the tolerance: the task fails after `put` even if it swallowed
+    /// the error.
+    failure: Mutex<Option<String>>,
+}
+
+#[async_trait::async_trait]
+impl ErrantRecordReporter for WorkerErrantRecordReporter {
+    async fn report(&self, record: &SinkRecord, error: ConnectError) -> Result<(), ConnectError> {
+        let key = (record.meta.original_topic.clone(), record.meta.original_kafka_partition, record.meta.original_kafka_offset);
+        let raw = lock(&self.raw).get(&key).cloned().unwrap_or_else(|| coordinates(record));
+        let result = self.errors.report(&raw, Stage::TaskPut, &self.task_class, error).await;
+        if let Err(e) = &result {
+            *lock(&self.failure) = Some(e.trace());
+        }
+        result
+    }
+}
+
+/// A record's coordinates without its bytes (for the log when no DLQ keeps bytes).
+fn coordinates(record: &SinkRecord) -> RawRecord {
+    let meta = &record.meta;
+    RawRecord {
+        topic: meta.original_topic.clone(),
+        partition: Some(meta.original_kafka_partition),
+        offset: Some(meta.original_kafka_offset),
+        timestamp: record.timestamp,
+        timestamp_type: timestamp_type_name(meta.timestamp_type),
+        ..Default::default()
+    }
+}
+
+fn timestamp_type_name(t: TimestampType) -> Option<&'static str> {
+    match t {
+        TimestampType::CreateTime => Some("CreateTime"),
+        TimestampType::LogAppendTime => Some("LogAppendTime"),
+        TimestampType::NoTimestampType => None,
+    }
+}
+
+/// The consumed record as bytes, for the dead letter queue.
+fn raw_of(m: &BorrowedMessage<'_>) -> RawRecord {
+    let (timestamp, timestamp_type) = match m.timestamp() {
+        Timestamp::NotAvailable => (None, None),
+        Timestamp::CreateTime(t) => (Some(t), Some("CreateTime")),
+        Timestamp::LogAppendTime(t) => (Some(t), Some("LogAppendTime")),
+    };
+    RawRecord {
+        topic: m.topic().to_owned(),
+        partition: Some(m.partition()),
+        offset: Some(m.offset()),
+        timestamp: timestamp.filter(|t| *t >= 0),
+        timestamp_type,
+        key: m.key().map(<[u8]>::to_vec),
+        value: m.payload().map(<[u8]>::to_vec),
+        headers: m.headers().map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect()).unwrap_or_default(),
+        extra_headers: Vec::new(),
+    }
 }
 
 /// Everything a sink task needs to run.
@@ -132,6 +206,17 @@ pub struct SinkTaskRunner {
     pub topic_tracker: Option<Arc<crate::status::StatusStore>>,
     /// Topics already recorded.
     pub seen_topics: std::collections::HashSet<String>,
+    /// Retries, tolerance, log and dead letter queue (`errors.*`).
+    pub errors: Arc<ErrorReporter>,
+    /// Kafka's class names of the key, value and header converters, for error reports.
+    pub converter_classes: [String; 3],
+}
+
+/// A record whose conversion failed, kept for retries and the error report.
+struct FailedConversion {
+    raw: RawRecord,
+    stage: Stage,
+    error: ConnectError,
 }
 
 /// Offsets of the loop: consumed (next to read) and last committed, per partition.
@@ -142,9 +227,11 @@ struct OffsetState {
 }
 
 impl SinkTaskRunner {
-    /// The context to hand the task's `start`.
-    pub fn new_context(config: ConfigMap) -> Arc<WorkerSinkTaskContext> {
-        Arc::new(WorkerSinkTaskContext { config, state: Mutex::new(ContextState::default()) })
+    /// The context to hand the task's `start`, with its errant record reporter.
+    pub fn new_context(config: ConfigMap, errors: Arc<ErrorReporter>) -> Arc<WorkerSinkTaskContext> {
+        let task_class = config.get("task.class").cloned().unwrap_or_default();
+        let reporter = Arc::new(WorkerErrantRecordReporter { errors, raw: Arc::new(Mutex::new(HashMap::new())), task_class, failure: Mutex::new(None) });
+        Arc::new(WorkerSinkTaskContext { config, state: Mutex::new(ContextState::default()), reporter })
     }
 
     /// Subscribes and runs a started task until `cancel` fires or the task fails.
@@ -189,8 +276,13 @@ impl SinkTaskRunner {
     ) -> Result<(), ConnectError> {
         let mut next_commit = tokio::time::Instant::now() + self.commit_interval;
         let mut pause_watch_alive = true;
+        let keep_raw = self.errors.has_dlq();
         loop {
             let mut batch: Vec<SinkRecord> = Vec::new();
+            let mut failed: Vec<FailedConversion> = Vec::new();
+            // Consumed positions advance for every record, including those the chain drops and
+            // those tolerated as errors. Runs of one partition share one entry: no per-record clone.
+            let mut positions: Vec<(TopicPartition, i64)> = Vec::new();
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Ok(()),
@@ -205,18 +297,22 @@ impl SinkTaskRunner {
                 }
                 _ = tokio::time::sleep_until(next_commit) => {}
                 msg = self.consumer.recv() => {
-                    let msg = msg.map_err(|e| ConnectError::retriable(format!("consumer error: {e}")));
                     match msg {
-                        Ok(m) => batch.push(self.to_sink_record(&m)?),
+                        Ok(m) => self.accept(&m, context, keep_raw, &mut batch, &mut failed, &mut positions),
                         Err(e) => tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "consumer error"),
                     }
                     // Take what else is already fetched, without waiting.
-                    while batch.len() < MAX_BATCH {
+                    while batch.len() + failed.len() < MAX_BATCH {
                         match futures_util::FutureExt::now_or_never(self.consumer.recv()) {
-                            Some(Ok(m)) => batch.push(self.to_sink_record(&m)?),
+                            Some(Ok(m)) => self.accept(&m, context, keep_raw, &mut batch, &mut failed, &mut positions),
                             _ => break,
                         }
                     }
+                }
+            }
+            for f in failed {
+                if let Some(record) = self.handle_failed_conversion(f, cancel).await? {
+                    batch.push(record);
                 }
             }
             let is_paused = *paused.borrow();
@@ -230,23 +326,12 @@ impl SinkTaskRunner {
                     }
                 }
             }
-            // Consumed positions advance for every record, including those the chain drops.
-            // Only the last record of each run of one partition matters: no per-record clone.
-            let mut positions: Vec<(TopicPartition, i64)> = Vec::new();
-            for (i, r) in batch.iter().enumerate() {
-                let last_of_run = batch
-                    .get(i + 1)
-                    .is_none_or(|n| n.meta.original_kafka_partition != r.meta.original_kafka_partition || n.meta.original_topic != r.meta.original_topic);
-                if last_of_run {
-                    positions.push((TopicPartition::new(r.meta.original_topic.clone(), r.meta.original_kafka_partition), r.meta.original_kafka_offset + 1));
-                }
-            }
             let batch = if self.chain.is_empty() {
                 batch
             } else {
                 let mut kept = Vec::with_capacity(batch.len());
                 for r in batch {
-                    if let Some(t) = self.chain.apply(r)? {
+                    if let Some(t) = self.transform(r, context, cancel).await? {
                         kept.push(t);
                     }
                 }
@@ -255,8 +340,18 @@ impl SinkTaskRunner {
             // `put` runs on every iteration, empty batches included, as in Kafka: sinks that
             // flush on time rather than on volume rely on it.
             self.put_with_retry(&batch, cancel).await?;
+            if let Some(trace) = lock(&context.reporter.failure).take() {
+                return Err(ConnectError::fatal(format!("a record reported by the task exceeded the error tolerance: {trace}")));
+            }
+            if keep_raw {
+                lock(&context.reporter.raw).clear();
+            }
+            // Positions of partitions revoked meanwhile belong to their new owner.
+            let assigned = lock(&context.state).assignment.clone();
             for (tp, next) in positions {
-                offsets.current.insert(tp, next);
+                if assigned.contains(&tp) {
+                    offsets.current.insert(tp, next);
+                }
             }
             let requested = std::mem::take(&mut lock(&context.state).commit_requested);
             if requested || tokio::time::Instant::now() >= next_commit {
@@ -264,6 +359,97 @@ impl SinkTaskRunner {
                 next_commit = tokio::time::Instant::now() + self.commit_interval;
             }
         }
+    }
+
+    /// Converts a consumed record into the batch, or sets it aside when a converter fails.
+    fn accept(
+        &self,
+        m: &BorrowedMessage<'_>,
+        context: &Arc<WorkerSinkTaskContext>,
+        keep_raw: bool,
+        batch: &mut Vec<SinkRecord>,
+        failed: &mut Vec<FailedConversion>,
+        positions: &mut Vec<(TopicPartition, i64)>,
+    ) {
+        match positions.last_mut() {
+            Some((tp, o)) if tp.partition == m.partition() && tp.topic == m.topic() => *o = m.offset() + 1,
+            _ => positions.push((TopicPartition::new(m.topic(), m.partition()), m.offset() + 1)),
+        }
+        if keep_raw {
+            lock(&context.reporter.raw).insert((m.topic().to_owned(), m.partition(), m.offset()), raw_of(m));
+        }
+        match self.to_sink_record(m) {
+            Ok(r) => batch.push(r),
+            Err((stage, error)) => failed.push(FailedConversion { raw: raw_of(m), stage, error }),
+        }
+    }
+
+    fn class_of(&self, stage: Stage) -> &str {
+        match stage {
+            Stage::KeyConverter => &self.converter_classes[0],
+            Stage::ValueConverter => &self.converter_classes[1],
+            _ => &self.converter_classes[2],
+        }
+    }
+
+    /// Retries a failed conversion (retriable errors, within `errors.retry.timeout`), then
+    /// reports it: `None` when the record is skipped under `errors.tolerance=all`.
+    async fn handle_failed_conversion(&mut self, f: FailedConversion, cancel: &CancellationToken) -> Result<Option<SinkRecord>, ConnectError> {
+        let FailedConversion { raw, mut stage, error } = f;
+        let conv = Conv { key: &*self.key_converter, value: &*self.value_converter, header: &*self.header_converter };
+        let mut last = Some(error);
+        if last.as_ref().is_some_and(ConnectError::is_retriable) {
+            let mut first = last.take();
+            let stage_seen = Mutex::new(stage);
+            let retried = self
+                .errors
+                .retry(cancel, || {
+                    if let Some(e) = first.take() {
+                        return Err(e);
+                    }
+                    conv.convert_raw(&raw).map_err(|(s, e)| {
+                        *lock(&stage_seen) = s;
+                        e
+                    })
+                })
+                .await;
+            stage = *lock(&stage_seen);
+            match retried {
+                Ok(r) => return Ok(Some(r)),
+                Err(e) => last = Some(e),
+            }
+        }
+        let error = last.unwrap_or_else(|| ConnectError::fatal("conversion failed"));
+        self.errors.report(&raw, stage, self.class_of(stage), error).await.map(|()| None)
+    }
+
+    /// Applies the chain to one record; a failing transformation is retried (retriable errors)
+    /// and reported, and the record skipped under `errors.tolerance=all`.
+    async fn transform(&mut self, r: SinkRecord, context: &Arc<WorkerSinkTaskContext>, cancel: &CancellationToken) -> Result<Option<SinkRecord>, ConnectError> {
+        let key = (r.meta.original_topic.clone(), r.meta.original_kafka_partition, r.meta.original_kafka_offset);
+        let coords = coordinates(&r);
+        let backup = self.errors.config.retry_timeout.filter(|t| t.is_zero()).is_none().then(|| r.clone());
+        let failure = match self.chain.apply_reporting(r) {
+            Ok(out) => return Ok(out),
+            Err(f) => f,
+        };
+        let (class, mut error) = (failure.class, failure.error);
+        if let (Some(backup), true) = (backup, error.is_retriable()) {
+            let mut first = Some(error);
+            let retried = self
+                .errors
+                .retry(cancel, || match first.take() {
+                    Some(e) => Err(e),
+                    None => self.chain.apply_reporting(backup.clone()).map_err(|f| f.error),
+                })
+                .await;
+            match retried {
+                Ok(out) => return Ok(out),
+                Err(e) => error = e,
+            }
+        }
+        let raw = lock(&context.reporter.raw).get(&key).cloned().unwrap_or(coords);
+        self.errors.report(&raw, Stage::Transformation, class, error).await.map(|()| None)
     }
 
     async fn put_with_retry(&mut self, batch: &[SinkRecord], cancel: &CancellationToken) -> Result<(), ConnectError> {
@@ -393,25 +579,61 @@ impl SinkTaskRunner {
         Ok(())
     }
 
-    fn to_sink_record(&self, m: &BorrowedMessage<'_>) -> Result<SinkRecord, ConnectError> {
-        let topic = m.topic();
+    fn converters(&self) -> Conv<'_> {
+        Conv { key: &*self.key_converter, value: &*self.value_converter, header: &*self.header_converter }
+    }
+
+    fn to_sink_record(&self, m: &BorrowedMessage<'_>) -> Result<SinkRecord, (Stage, ConnectError)> {
+        let headers = m.headers();
+        let header_iter = headers.iter().flat_map(|hs| hs.iter().map(|h| (h.key, h.value)));
+        self.converters().convert(m.topic(), m.partition(), m.offset(), m.timestamp(), m.key(), m.payload(), header_iter)
+    }
+}
+
+/// The three converters of a sink task, borrowed (Sync, so a retry closure may hold them).
+struct Conv<'c> {
+    key: &'c dyn Converter,
+    value: &'c dyn Converter,
+    header: &'c dyn HeaderConverter,
+}
+
+impl Conv<'_> {
+    fn convert_raw(&self, raw: &RawRecord) -> Result<SinkRecord, (Stage, ConnectError)> {
+        let timestamp = match (raw.timestamp, raw.timestamp_type) {
+            (Some(t), Some("LogAppendTime")) => Timestamp::LogAppendTime(t),
+            (Some(t), _) => Timestamp::CreateTime(t),
+            (None, _) => Timestamp::NotAvailable,
+        };
+        let headers = raw.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
+        self.convert(&raw.topic, raw.partition.unwrap_or(0), raw.offset.unwrap_or(-1), timestamp, raw.key.as_deref(), raw.value.as_deref(), headers)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn convert<'a>(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        ts: Timestamp,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        raw_headers: impl Iterator<Item = (&'a str, Option<&'a [u8]>)>,
+    ) -> Result<SinkRecord, (Stage, ConnectError)> {
         let mut headers = Headers::new();
-        if let Some(hs) = m.headers() {
-            for h in hs.iter() {
-                let sv = self.header_converter.to_connect_header(topic, h.key, h.value)?;
-                headers.add(h.key, sv.schema, sv.value);
-            }
+        for (k, v) in raw_headers {
+            let sv = self.header.to_connect_header(topic, k, v).map_err(|e| (Stage::HeaderConverter, e))?;
+            headers.add(k, sv.schema, sv.value);
         }
-        let key = self.key_converter.to_connect_data(topic, &headers, m.key())?;
-        let value = self.value_converter.to_connect_data(topic, &headers, m.payload())?;
-        let (timestamp, timestamp_type) = match m.timestamp() {
+        let key = self.key.to_connect_data(topic, &headers, key).map_err(|e| (Stage::KeyConverter, e))?;
+        let value = self.value.to_connect_data(topic, &headers, value).map_err(|e| (Stage::ValueConverter, e))?;
+        let (timestamp, timestamp_type) = match ts {
             Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
             Timestamp::CreateTime(t) => (Some(t).filter(|t| *t >= 0), TimestampType::CreateTime),
             Timestamp::LogAppendTime(t) => (Some(t).filter(|t| *t >= 0), TimestampType::LogAppendTime),
         };
         Ok(SinkRecord {
             topic: topic.to_owned(),
-            kafka_partition: Some(m.partition()),
+            kafka_partition: Some(partition),
             key_schema: key.schema,
             key: key.value,
             value_schema: value.schema,
@@ -419,11 +641,11 @@ impl SinkTaskRunner {
             timestamp,
             headers,
             meta: SinkMeta {
-                kafka_offset: m.offset(),
+                kafka_offset: offset,
                 timestamp_type,
                 original_topic: topic.to_owned(),
-                original_kafka_partition: m.partition(),
-                original_kafka_offset: m.offset(),
+                original_kafka_partition: partition,
+                original_kafka_offset: offset,
             },
         })
     }

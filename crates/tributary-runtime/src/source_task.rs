@@ -6,6 +6,7 @@
 //! what was sent after the last flush, and loses nothing.
 
 use crate::error::RuntimeError;
+use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::kafka;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
 use crate::transformation_chain::TransformationChain;
@@ -51,6 +52,12 @@ pub struct SourceTaskRunner {
     pub chain: TransformationChain<SourceMeta>,
     /// Where active topics are recorded (KIP-558); `None` when topic tracking is off.
     pub topic_tracker: Option<Arc<crate::status::StatusStore>>,
+    /// Tolerance, log and dead letter queue (`errors.*`); beyond Kafka, sources have a DLQ too.
+    pub errors: Arc<ErrorReporter>,
+    /// Kafka's class names of the key, value and header converters, for error reports.
+    pub converter_classes: [String; 3],
+    /// Schemaless JSON, for DLQ bytes of a record the connector's converters cannot write.
+    pub fallback_converter: Box<dyn Converter>,
 }
 
 /// What a delivery future resolves to.
@@ -201,9 +208,17 @@ impl SourceTaskRunner {
             let (mut record, original) = if self.chain.is_empty() {
                 (original, None)
             } else {
-                match self.chain.apply(original.clone())? {
-                    Some(transformed) => (transformed, Some(original)),
-                    None => {
+                match self.chain.apply_reporting(original.clone()) {
+                    Ok(Some(transformed)) => (transformed, Some(original)),
+                    Ok(None) => {
+                        pending.push_back(Pending { delivery: None, record: original });
+                        continue;
+                    }
+                    Err(f) => {
+                        // Tolerated: the record is in the DLQ (acknowledged) and its offset
+                        // commits in send order like a dropped record's.
+                        let raw = self.source_raw(&original, &original.topic);
+                        self.errors.report(&raw, Stage::Transformation, f.class, f.error).await?;
                         pending.push_back(Pending { delivery: None, record: original });
                         continue;
                     }
@@ -216,14 +231,24 @@ impl SourceTaskRunner {
                 }
                 known_topics.insert(record.topic.clone());
             }
+            let (key, value, headers) = match self.convert(&mut record) {
+                Ok(c) => c,
+                Err((stage, error)) => {
+                    let topic = record.topic.clone();
+                    let failed = original.unwrap_or(record);
+                    let raw = self.source_raw(&failed, &topic);
+                    let class = self.converter_classes[match stage {
+                        Stage::KeyConverter => 0,
+                        Stage::ValueConverter => 1,
+                        _ => 2,
+                    }]
+                    .clone();
+                    self.errors.report(&raw, stage, &class, error).await?;
+                    pending.push_back(Pending { delivery: None, record: failed });
+                    continue;
+                }
+            };
             let topic = record.topic.as_str();
-            let key = self.key_converter.from_connect_data(topic, &mut record.headers, record.key_schema.as_ref(), &record.key)?;
-            let value = self.value_converter.from_connect_data(topic, &mut record.headers, record.value_schema.as_ref(), &record.value)?;
-            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-            for h in &record.headers {
-                let bytes = self.header_converter.from_connect_header(topic, &h.key, h.schema.as_ref(), &h.value)?;
-                headers = headers.insert(KafkaHeader { key: &h.key, value: bytes.as_deref() });
-            }
             let delivery = loop {
                 let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(headers.clone());
                 if let Some(k) = &key {
@@ -259,6 +284,61 @@ impl SourceTaskRunner {
             pending.push_back(Pending { delivery: Some(delivery), record: original.unwrap_or(record) });
         }
         Ok(())
+    }
+
+    /// The record's key, value and headers as bytes; on failure, the stage that failed.
+    #[allow(clippy::type_complexity)]
+    fn convert(&self, record: &mut SourceRecord) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, OwnedHeaders), (Stage, ConnectError)> {
+        let topic = record.topic.as_str();
+        let key =
+            self.key_converter.from_connect_data(topic, &mut record.headers, record.key_schema.as_ref(), &record.key).map_err(|e| (Stage::KeyConverter, e))?;
+        let value = self
+            .value_converter
+            .from_connect_data(topic, &mut record.headers, record.value_schema.as_ref(), &record.value)
+            .map_err(|e| (Stage::ValueConverter, e))?;
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for h in &record.headers {
+            let bytes = self.header_converter.from_connect_header(topic, &h.key, h.schema.as_ref(), &h.value).map_err(|e| (Stage::HeaderConverter, e))?;
+            headers = headers.insert(KafkaHeader { key: &h.key, value: bytes.as_deref() });
+        }
+        Ok((key, value, headers))
+    }
+
+    /// A failed source record as DLQ bytes: the connector's converters where they work, else
+    /// schemaless JSON; the source partition and offset go in context headers.
+    fn source_raw(&self, record: &SourceRecord, topic: &str) -> RawRecord {
+        if !self.errors.has_dlq() {
+            return RawRecord { topic: topic.to_owned(), partition: record.kafka_partition, timestamp: record.timestamp, ..Default::default() };
+        }
+        let mut scratch = record.headers.clone();
+        let mut bytes = |c: &dyn Converter, schema, value| {
+            c.from_connect_data(topic, &mut scratch, schema, value)
+                .or_else(|_| self.fallback_converter.from_connect_data(topic, &mut scratch, schema, value))
+                .ok()
+                .flatten()
+        };
+        let key = bytes(&*self.key_converter, record.key_schema.as_ref(), &record.key);
+        let value = bytes(&*self.value_converter, record.value_schema.as_ref(), &record.value);
+        let headers = record
+            .headers
+            .iter()
+            .map(|h| (h.key.clone(), self.header_converter.from_connect_header(topic, &h.key, h.schema.as_ref(), &h.value).ok().flatten()))
+            .collect();
+        let mut extra = vec![("source.partition".to_owned(), serde_json::Value::Object(crate::offsets_api::to_map(&record.meta.source_partition)).to_string())];
+        if let Some(o) = &record.meta.source_offset {
+            extra.push(("source.offset".to_owned(), serde_json::Value::Object(crate::offsets_api::to_map(o)).to_string()));
+        }
+        RawRecord {
+            topic: topic.to_owned(),
+            partition: record.kafka_partition,
+            offset: None,
+            timestamp: record.timestamp,
+            timestamp_type: None,
+            key,
+            value,
+            headers,
+            extra_headers: extra,
+        }
     }
 
     // `&mut self` (not `&self`): the runner is Send but not Sync, and this future is held across

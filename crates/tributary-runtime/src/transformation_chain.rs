@@ -32,8 +32,16 @@ impl ChainMeta for SinkMeta {
 
 struct Stage<M> {
     alias: String,
+    class: &'static str,
     transformation: Box<dyn Transformation<M>>,
     predicate: Option<(Box<dyn Predicate<M>>, bool)>,
+}
+
+/// A transformation that failed: its class (Kafka's name) and the error.
+#[derive(Debug)]
+pub struct ChainFailure {
+    pub class: &'static str,
+    pub error: ConnectError,
 }
 
 /// A connector's configured transformations.
@@ -149,7 +157,7 @@ impl<M: ChainMeta> TransformationChain<M> {
                     }
                 },
             };
-            stages.push(Stage { alias, transformation, predicate });
+            stages.push(Stage { alias, class: plugin.class, transformation, predicate });
         }
         if errors.is_empty() {
             Ok(Self { stages })
@@ -163,7 +171,12 @@ impl<M: ChainMeta> TransformationChain<M> {
     }
 
     /// Applies every stage; `None` when a stage dropped the record.
-    pub fn apply(&self, mut record: ConnectRecord<M>) -> Result<Option<ConnectRecord<M>>, ConnectError> {
+    pub fn apply(&self, record: ConnectRecord<M>) -> Result<Option<ConnectRecord<M>>, ConnectError> {
+        self.apply_reporting(record).map_err(|f| f.error)
+    }
+
+    /// [`Self::apply`], telling which transformation failed (for error reporting).
+    pub fn apply_reporting(&self, mut record: ConnectRecord<M>) -> Result<Option<ConnectRecord<M>>, ChainFailure> {
         for stage in &self.stages {
             if let Some((p, negate)) = &stage.predicate {
                 if p.test(&record) == *negate {
@@ -173,7 +186,10 @@ impl<M: ChainMeta> TransformationChain<M> {
             record = match stage.transformation.apply(record) {
                 Ok(Some(r)) => r,
                 Ok(None) => return Ok(None),
-                Err(e) => return Err(ConnectError::new(e.kind(), format!("transformation {} failed: {}", stage.alias, e.message())).with_source(e)),
+                Err(e) => {
+                    let error = ConnectError::new(e.kind(), format!("transformation {} failed: {}", stage.alias, e.message())).with_source(e);
+                    return Err(ChainFailure { class: stage.class, error });
+                }
             };
         }
         Ok(Some(record))

@@ -3,6 +3,7 @@
 
 use crate::connector_config::{TOPICS, TOPICS_REGEX};
 use crate::error::RuntimeError;
+use crate::error_handling::{ErrorHandling, ErrorReporter};
 use crate::kafka;
 use crate::offset_store::{ConnectorOffsetReader, OffsetBackingStore, OffsetCodec};
 use crate::plugins::Plugins;
@@ -51,7 +52,12 @@ impl Worker {
 
     /// The key, value and header converters of a connector: its own class and settings when it
     /// names a class, else the worker's class and the worker's settings (as Kafka does).
-    fn converters(&self, connector_config: &ConfigMap) -> Result<(Box<dyn Converter>, Box<dyn Converter>, Box<dyn HeaderConverter>), RuntimeError> {
+    /// Also returns Kafka's class names of the three, for error reports.
+    #[allow(clippy::type_complexity)]
+    fn converters(
+        &self,
+        connector_config: &ConfigMap,
+    ) -> Result<(Box<dyn Converter>, Box<dyn Converter>, Box<dyn HeaderConverter>, [String; 3]), RuntimeError> {
         let pick = |key: &str, worker_class: &str| -> (String, ConfigMap) {
             match connector_config.get(key) {
                 Some(class) => (class.clone(), with_prefix(connector_config, &format!("{key}."))),
@@ -61,7 +67,13 @@ impl Worker {
         let (kc, kcfg) = pick("key.converter", &self.config.key_converter);
         let (vc, vcfg) = pick("value.converter", &self.config.value_converter);
         let (hc, hcfg) = pick("header.converter", &self.config.header_converter);
-        Ok((self.plugins.new_converter(&kc, &kcfg, true)?, self.plugins.new_converter(&vc, &vcfg, false)?, self.plugins.new_header_converter(&hc, &hcfg)?))
+        let names = [kc.as_str(), vc.as_str(), hc.as_str()].map(crate::error_handling::converter_class_name);
+        Ok((
+            self.plugins.new_converter(&kc, &kcfg, true)?,
+            self.plugins.new_converter(&vc, &vcfg, false)?,
+            self.plugins.new_header_converter(&hc, &hcfg)?,
+            names,
+        ))
     }
 
     /// Starts a source task: `start` then the loop, on its own tokio task. Clients and
@@ -75,8 +87,15 @@ impl Worker {
         connector_config: &ConfigMap,
         paused: bool,
     ) -> Result<TaskHandle, RuntimeError> {
-        let (key_converter, value_converter, header_converter) = self.converters(connector_config)?;
+        let (key_converter, value_converter, header_converter, converter_classes) = self.converters(connector_config)?;
+        let fallback_converter = self.plugins.new_converter(
+            tributary_converters::JSON_CONVERTER_CLASS,
+            &ConfigMap::from([("schemas.enable".to_owned(), "false".to_owned())]),
+            false,
+        )?;
         let chain = transformation_chain::build(connector_config)?;
+        let error_handling = ErrorHandling::from_config(connector_config);
+        let worker_config = self.config.clone();
         let producer = kafka::producer_config(&self.config, connector, id, connector_config)
             .create()
             .map_err(|e| RuntimeError::kafka(format!("creating the producer of task {connector}-{id}"), e))?;
@@ -101,6 +120,13 @@ impl Worker {
         let token = cancel.clone();
         let join = tokio::spawn(async move {
             let put = |state, trace| status.put_task(&name, id, Status { state, worker_id: worker_id.clone(), trace });
+            let errors = match ErrorReporter::new(&worker_config, &name, id, error_handling).await {
+                Ok(r) => Arc::new(r),
+                Err(e) => {
+                    put(State::Failed, Some(ConnectError::from(e).trace()));
+                    return;
+                }
+            };
             if let Err(e) = task.start(context).await {
                 put(State::Failed, Some(e.trace()));
                 return;
@@ -122,6 +148,9 @@ impl Worker {
                 topic_creation,
                 chain,
                 topic_tracker,
+                errors,
+                converter_classes,
+                fallback_converter,
             };
             finish(runner.run(token, paused_rx).await, put);
         });
@@ -138,8 +167,10 @@ impl Worker {
         connector_config: &ConfigMap,
         paused: bool,
     ) -> Result<TaskHandle, RuntimeError> {
-        let (key_converter, value_converter, header_converter) = self.converters(connector_config)?;
+        let (key_converter, value_converter, header_converter, converter_classes) = self.converters(connector_config)?;
         let chain = transformation_chain::build(connector_config)?;
+        let error_handling = ErrorHandling::from_config(connector_config);
+        let worker_config = self.config.clone();
         let consumer = kafka::consumer_config(&self.config, connector, id, connector_config)
             .create_with_context(sink_task::consumer_context())
             .map_err(|e| RuntimeError::kafka(format!("creating the consumer of task {connector}-{id}"), e))?;
@@ -156,7 +187,15 @@ impl Worker {
         let token = cancel.clone();
         let join = tokio::spawn(async move {
             let put = |state, trace| status.put_task(&name, id, Status { state, worker_id: worker_id.clone(), trace });
-            let context = SinkTaskRunner::new_context(task_config);
+            // The dead letter queue topic is created before the task starts, as in Kafka.
+            let errors = match ErrorReporter::new(&worker_config, &name, id, error_handling).await {
+                Ok(r) => Arc::new(r),
+                Err(e) => {
+                    put(State::Failed, Some(ConnectError::from(e).trace()));
+                    return;
+                }
+            };
+            let context = SinkTaskRunner::new_context(task_config, errors.clone());
             if let Err(e) = task.start(context.clone()).await {
                 put(State::Failed, Some(e.trace()));
                 return;
@@ -174,6 +213,8 @@ impl Worker {
                 chain,
                 topic_tracker,
                 seen_topics: Default::default(),
+                errors,
+                converter_classes,
             };
             finish(runner.run(token, context, topics, regex, paused_rx).await, put);
         });
