@@ -141,6 +141,7 @@ pub fn common_def() -> ConfigDef {
 /// Keys of sink connectors.
 pub fn sink_def() -> ConfigDef {
     common_def()
+        .merge(&crate::task_restarts::config_def())
         .define(ConfigKey::new(TOPICS, ConfigType::List, Importance::High, "List of topics to consume, separated by commas").default_value("").group(COMMON, 4))
         .define(
             ConfigKey::new(TOPICS_REGEX, ConfigType::String, Importance::High, "Regular expression giving topics to consume.")
@@ -151,7 +152,7 @@ pub fn sink_def() -> ConfigDef {
 
 /// Keys of source connectors (topic creation keys are prefixed and checked separately).
 pub fn source_def() -> ConfigDef {
-    common_def()
+    common_def().merge(&crate::task_restarts::config_def())
 }
 
 /// A connector configuration that passed validation.

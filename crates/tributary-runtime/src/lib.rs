@@ -22,6 +22,7 @@ pub mod sink_task;
 pub mod source_task;
 pub mod standalone;
 pub mod status;
+pub mod task_restarts;
 pub mod transformation_chain;
 pub mod worker;
 pub mod worker_config;

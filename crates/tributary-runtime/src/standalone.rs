@@ -277,6 +277,58 @@ impl StandaloneHerder {
 }
 
 impl StandaloneHerder {
+    /// Starts the supervisor that restarts FAILED tasks of started connectors with backoff
+    /// (`task.restart.*`; beyond Kafka). It holds only a weak reference: it ends with the herder.
+    pub fn spawn_task_supervisor(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let herder = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tracker = crate::task_restarts::RestartTracker::default();
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(herder) = herder.upgrade() else { return };
+                herder.supervise_once(&mut tracker).await;
+            }
+        })
+    }
+
+    async fn supervise_once(self: &Arc<Self>, tracker: &mut crate::task_restarts::RestartTracker) {
+        use crate::task_restarts::{Decision, RestartPolicy};
+        let names: Vec<String> = self.map().keys().cloned().collect();
+        tracker.retain(|c| names.iter().any(|n| n == c));
+        for name in names {
+            let Ok(snapshot) = self.snapshot(&name) else { continue };
+            let policy = RestartPolicy::from_config(&snapshot.config);
+            if !policy.enabled || snapshot.target != TargetState::Started {
+                continue;
+            }
+            let now = tokio::time::Instant::now();
+            for (id, status) in self.worker.status.tasks(&name) {
+                if status.state != State::Failed {
+                    tracker.not_failed(&name, id, &policy, now);
+                    continue;
+                }
+                match tracker.failed(&name, id, &policy, now) {
+                    Decision::Wait => {}
+                    Decision::GiveUp { attempts } => {
+                        tracing::error!(connector = %name, task = id, attempts, "task failed again after its automatic restarts; it stays FAILED until restarted by hand");
+                    }
+                    Decision::Restart { attempt } => {
+                        tracing::warn!(connector = %name, task = id, attempt, trace = status.trace.as_deref().unwrap_or(""), "restarting failed task");
+                        // On its own task: a connector busy in plugin code delays only itself.
+                        let (herder, name) = (self.clone(), name.clone());
+                        tokio::spawn(async move {
+                            if let Err(e) = herder.restart_task(&name, id).await {
+                                tracing::warn!(connector = %name, task = id, error = %e, "automatic restart failed");
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+
     /// The connector's raw config and kind, if it is STOPPED (as offset changes require).
     async fn stopped_connector(&self, name: &str) -> Result<(ConfigMap, ConnectorKind), RuntimeError> {
         let entry = self.snapshot(name)?;

@@ -96,6 +96,7 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
     let rest_addrs = rest_server.local_addrs();
     let worker = Arc::new(Worker { config, plugins, providers, worker_id, offset_store, codec, status: Arc::new(StatusStore::default()) });
     let herder = Arc::new(StandaloneHerder::new(worker, cluster_id.clone()).with_logger_control(loggers));
+    let _supervisor = herder.spawn_task_supervisor();
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let rest = tokio::spawn(rest_server.serve(herder.clone(), async move {

@@ -136,7 +136,7 @@ fn without_tolerance_the_task_fails_before_the_bad_record() {
     let port = free_port();
     let _w = WorkerProcess::start(dir.path(), &worker_props(&bootstrap, port, &dir.path().join("o"), 200), &[], port);
     let out = dir.path().join("out.txt");
-    post_connector(port, "strict-sink", &sink_config(&topic, &out, &group, ""));
+    post_connector(port, "strict-sink", &sink_config(&topic, &out, &group, r#","task.restart.auto.enable":"false""#));
     wait_until(Duration::from_secs(60), "the task to fail", || status(port, "strict-sink")["tasks"][0]["state"] == "FAILED");
     let trace = status(port, "strict-sink")["tasks"][0]["trace"].as_str().unwrap_or_default().to_owned();
     assert!(trace.contains("Tolerance exceeded in error handler"), "{trace}");
@@ -220,4 +220,26 @@ fn dlq_records_match_apache_kafka_connect() {
             assert_eq!(t.headers.get(k), Some(v), "header {k}");
         }
     }
+}
+
+#[test]
+fn a_failed_task_is_restarted_automatically_and_the_pipeline_completes() {
+    let bootstrap = bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (topic, group) = (unique("eh-restart"), unique("eh-restart-group"));
+    let values: Vec<String> = (0..50).map(|i| format!("\"v{i}\"")).collect();
+    produce(&bootstrap, &topic, &values.iter().map(String::as_str).collect::<Vec<_>>());
+    let port = free_port();
+    let w = WorkerProcess::start(dir.path(), &worker_props(&bootstrap, port, &dir.path().join("o"), 200), &[], port);
+    // The sink's directory does not exist yet: every start fails until it does.
+    let out = dir.path().join("later").join("out.txt");
+    let extra = r#","task.restart.backoff.initial.ms":"200","task.restart.backoff.max.ms":"400""#;
+    post_connector(port, "flaky-sink", &sink_config(&topic, &out, &group, extra));
+    wait_until(Duration::from_secs(30), "a restart in the log", || w.log_text().contains("restarting failed task"));
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    wait_until(Duration::from_secs(60), "every record in the file", || file_lines(&out).len() >= 50);
+    let expected: Vec<String> = (0..50).map(|i| format!("v{i}")).collect();
+    assert_eq!(file_lines(&out), expected);
+    wait_until(Duration::from_secs(10), "the task RUNNING", || status(port, "flaky-sink")["tasks"][0]["state"] == "RUNNING");
+    assert!(w.log_text().matches("restarting failed task").count() >= 2, "restarted with backoff, more than once");
 }
