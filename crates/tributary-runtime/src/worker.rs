@@ -13,7 +13,6 @@ use crate::status::{State, Status, StatusStore};
 use crate::transformation_chain;
 use crate::worker_config::WorkerConfig;
 use std::sync::Arc;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tributary_api::config::with_prefix;
 use tributary_api::{ConfigMap, ConnectError, Converter, HeaderConverter, SinkTask, SourceTask, SourceTaskContext};
@@ -22,8 +21,31 @@ use tributary_api::{ConfigMap, ConnectError, Converter, HeaderConverter, SinkTas
 pub struct TaskHandle {
     pub id: u32,
     cancel: CancellationToken,
-    join: JoinHandle<()>,
+    join: TaskJoin,
     paused: tokio::sync::watch::Sender<bool>,
+}
+
+/// Resolves when a task's thread has finished.
+struct TaskJoin(tokio::sync::oneshot::Receiver<()>);
+
+/// Runs a task (its plugin calls and its loop) on a thread of its own with a single-threaded
+/// runtime. Plugin code that blocks the thread (a FIFO that never opens, a driver call without
+/// a timeout) then stalls only its own task: never the REST API, other connectors or shutdown.
+/// A task still running after the graceful shutdown timeout is abandoned with its thread.
+fn spawn_isolated(name: String, task: impl std::future::Future<Output = ()> + Send + 'static) -> Result<TaskJoin, RuntimeError> {
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let thread = name.clone();
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(task),
+                Err(e) => tracing::error!(task = %name, error = %e, "cannot build the task's runtime"),
+            }
+            let _ = done_tx.send(());
+        })
+        .map_err(|e| RuntimeError::Other(format!("cannot start a thread for {thread}: {e}")))?;
+    Ok(TaskJoin(done_rx))
 }
 
 impl TaskHandle {
@@ -118,7 +140,7 @@ impl Worker {
         let status = self.status.clone();
         let (name, worker_id) = (connector.to_owned(), self.worker_id.clone());
         let token = cancel.clone();
-        let join = tokio::spawn(async move {
+        let join = spawn_isolated(format!("task-{connector}-{id}"), async move {
             let put = |state, trace| status.put_task(&name, id, Status { state, worker_id: worker_id.clone(), trace });
             let errors = match ErrorReporter::new(&worker_config, &name, id, error_handling).await {
                 Ok(r) => Arc::new(r),
@@ -153,7 +175,7 @@ impl Worker {
                 fallback_converter,
             };
             finish(runner.run(token, paused_rx).await, put);
-        });
+        })?;
         Ok(TaskHandle { id, cancel, join, paused: paused_tx })
     }
 
@@ -185,7 +207,7 @@ impl Worker {
         let status = self.status.clone();
         let (name, worker_id) = (connector.to_owned(), self.worker_id.clone());
         let token = cancel.clone();
-        let join = tokio::spawn(async move {
+        let join = spawn_isolated(format!("task-{connector}-{id}"), async move {
             let put = |state, trace| status.put_task(&name, id, Status { state, worker_id: worker_id.clone(), trace });
             // The dead letter queue topic is created before the task starts, as in Kafka.
             let errors = match ErrorReporter::new(&worker_config, &name, id, error_handling).await {
@@ -217,7 +239,7 @@ impl Worker {
                 converter_classes,
             };
             finish(runner.run(token, context, topics, regex, paused_rx).await, put);
-        });
+        })?;
         Ok(TaskHandle { id, cancel, join, paused: paused_tx })
     }
 
@@ -230,10 +252,13 @@ impl Worker {
         let deadline = tokio::time::Instant::now() + self.config.task_shutdown_timeout;
         for h in handles {
             let id = h.id;
-            let abort = h.join.abort_handle();
-            if tokio::time::timeout_at(deadline, h.join).await.is_err() {
+            if tokio::time::timeout_at(deadline, h.join.0).await.is_err() {
                 tracing::error!(connector, task = id, timeout = ?self.config.task_shutdown_timeout, "task did not stop within the graceful shutdown timeout; abandoning it");
-                abort.abort();
+                self.status.put_task(
+                    connector,
+                    id,
+                    self.status(State::Unassigned, Some("abandoned: did not stop within task.shutdown.graceful.timeout.ms".into())),
+                );
             }
         }
     }

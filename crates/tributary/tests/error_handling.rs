@@ -243,3 +243,37 @@ fn a_failed_task_is_restarted_automatically_and_the_pipeline_completes() {
     wait_until(Duration::from_secs(10), "the task RUNNING", || status(port, "flaky-sink")["tasks"][0]["state"] == "RUNNING");
     assert!(w.log_text().matches("restarting failed task").count() >= 2, "restarted with backoff, more than once");
 }
+
+#[test]
+fn tasks_blocked_in_plugin_code_stall_neither_rest_nor_other_connectors_nor_shutdown() {
+    let bootstrap = bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("eh-iso");
+    produce(&bootstrap, &topic, &["\"a\"", "\"b\"", "\"c\""]);
+    let port = free_port();
+    let props = format!("{}task.shutdown.graceful.timeout.ms=1000\n", worker_props(&bootstrap, port, &dir.path().join("o"), 200));
+    let w = WorkerProcess::start(dir.path(), &props, &[], port);
+    // Opening a FIFO for writing blocks the thread until a reader comes: none will. More such
+    // tasks than this machine has cores, so a shared thread pool would be exhausted.
+    for i in 0..4 {
+        let fifo = dir.path().join(format!("fifo-{i}"));
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let config = sink_config(&topic, &fifo, &unique("eh-iso-group"), r#","task.restart.auto.enable":"false""#);
+        post_connector(port, &format!("blocked-{i}"), &config);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..5 {
+        let started = Instant::now();
+        let (code, _) = http(port, "GET", "/connectors", None).unwrap();
+        assert_eq!(code, 200);
+        assert!(started.elapsed() < Duration::from_secs(1), "GET /connectors took {:?}", started.elapsed());
+    }
+    // Another connector on the same worker still runs.
+    let out = dir.path().join("ok.txt");
+    post_connector(port, "healthy", &sink_config(&topic, &out, &unique("eh-iso-ok"), ""));
+    wait_until(Duration::from_secs(30), "the healthy connector's records", || file_lines(&out).len() >= 3);
+    assert_eq!(file_lines(&out), ["a", "b", "c"]);
+    let started = Instant::now();
+    assert_eq!(w.terminate(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(8), "shutdown took {:?} with blocked tasks", started.elapsed());
+}
