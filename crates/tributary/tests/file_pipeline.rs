@@ -77,23 +77,38 @@ fn sigkill_mid_stream_loses_nothing_and_replays_at_most_one_flush_interval() {
     let bootstrap = bootstrap();
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.txt");
+    // The test appends to the file while the worker runs, so the kill lands mid-stream however
+    // fast the source is: the rest of the lines are written only after the kill.
     let lines = 300_000;
-    write_lines(&input, lines);
+    let line = |i: usize| format!("line {i:08} {}\n", "x".repeat(86));
+    let append = |from: usize, to: usize| {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&input).unwrap();
+        f.write_all((from..to).map(line).collect::<String>().as_bytes()).unwrap();
+    };
+    append(0, 20_000);
     let topic = unique("crash");
     let name = unique("crash-src");
     let src_file = dir.path().join("source.properties");
-    // Small batches slow the source down enough to be killed mid-stream.
     std::fs::write(&src_file, format!("name={name}\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\nbatch.size=100\n", input.display())).unwrap();
     let offsets = dir.path().join("connect.offsets");
     let flush = Duration::from_millis(500);
     let port = free_port();
     let props = worker_props(&bootstrap, port, &offsets, flush.as_millis() as u64);
     let worker = WorkerProcess::start(dir.path(), &props, std::slice::from_ref(&src_file), port);
-    wait_until(Duration::from_secs(60), "an offset flush and 30000 records before the kill", || {
-        std::fs::metadata(&offsets).is_ok() && high_watermark(&bootstrap, &topic) >= 30_000
-    });
+    let mut written = 20_000;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !(std::fs::metadata(&offsets).is_ok() && high_watermark(&bootstrap, &topic) >= 30_000) {
+        assert!(std::time::Instant::now() < deadline, "no offset flush and 30000 records within 60 s");
+        if written < lines / 2 {
+            append(written, written + 5_000);
+            written += 5_000;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     worker.kill();
     let before_restart = high_watermark(&bootstrap, &topic);
+    append(written, lines);
     assert!((before_restart as usize) < lines, "the kill must land mid-stream (had {before_restart})");
 
     let port = free_port();
