@@ -22,6 +22,23 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tributary_api::{ConnectError, Converter, HeaderConverter, OffsetMap, RecordMetadata, SourceMeta, SourceRecord, SourceTask};
 
+/// The class Kafka names in KAFKA_PRODUCE error reports.
+const WORKER_SOURCE_TASK: &str = "org.apache.kafka.connect.runtime.AbstractWorkerSourceTask";
+
+/// A record the producer gave back, as bytes for the error report.
+fn produced_raw(m: &rdkafka::message::OwnedMessage) -> RawRecord {
+    use rdkafka::message::{Headers as _, Message as _};
+    RawRecord {
+        topic: m.topic().to_owned(),
+        partition: Some(m.partition()).filter(|p| *p >= 0),
+        timestamp: m.timestamp().to_millis(),
+        key: m.key().map(<[u8]>::to_vec),
+        value: m.payload().map(<[u8]>::to_vec),
+        headers: m.headers().map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect()).unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
 /// Most records sent and not yet acknowledged; beyond it the loop waits for acknowledgements
 /// before polling again (backpressure from the broker to the connector).
 const MAX_IN_FLIGHT: usize = 50_000;
@@ -184,8 +201,12 @@ impl SourceTaskRunner {
             // Dropped by the chain: nothing was sent.
             (None, _) => None,
             (Some(_), Some(Ok(Ok(d)))) => Some(RecordMetadata { topic: record.topic.clone(), partition: d.partition, offset: d.offset }),
-            (Some(_), Some(Ok(Err((e, _))))) => {
-                return Err(ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {e}")));
+            (Some(_), Some(Ok(Err((e, message))))) => {
+                // KAFKA_PRODUCE: tolerated under errors.tolerance=all (the record is skipped, its
+                // offset commits in order), else the task fails.
+                let error = ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {e}"));
+                self.errors.report(&produced_raw(&message), Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
+                None
             }
             (Some(_), _) => return Err(ConnectError::fatal("the producer was closed with records in flight")),
         };
@@ -264,7 +285,7 @@ impl SourceTaskRunner {
                     fr = fr.timestamp(ts);
                 }
                 match self.producer.send_result(fr) {
-                    Ok(d) => break d,
+                    Ok(d) => break Some(d),
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                         // The producer's queue is full: make room by waiting for the oldest.
                         match pending.pop_front() {
@@ -278,10 +299,22 @@ impl SourceTaskRunner {
                             None => tokio::time::sleep(Duration::from_millis(10)).await,
                         }
                     }
-                    Err((e, _)) => return Err(ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"))),
+                    Err((e, _)) => {
+                        let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"));
+                        let raw = RawRecord {
+                            topic: topic.to_owned(),
+                            partition: record.kafka_partition,
+                            key: key.clone(),
+                            value: value.clone(),
+                            ..Default::default()
+                        };
+                        self.errors.report(&raw, Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
+                        // Tolerated: queued like a dropped record, so its offset commits in order.
+                        break None;
+                    }
                 }
             };
-            pending.push_back(Pending { delivery: Some(delivery), record: original.unwrap_or(record) });
+            pending.push_back(Pending { delivery, record: original.unwrap_or(record) });
         }
         Ok(())
     }

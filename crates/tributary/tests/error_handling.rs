@@ -277,3 +277,26 @@ fn tasks_blocked_in_plugin_code_stall_neither_rest_nor_other_connectors_nor_shut
     assert_eq!(w.terminate(), Some(0));
     assert!(started.elapsed() < Duration::from_secs(8), "shutdown took {:?} with blocked tasks", started.elapsed());
 }
+
+#[test]
+fn a_record_the_broker_refuses_is_skipped_under_tolerance_all() {
+    let bootstrap = bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("eh-produce");
+    let input = dir.path().join("in.txt");
+    // The broker refuses records over 1 MiB (message.max.bytes); the producer is told to allow
+    // them, so the refusal comes back in the delivery report (stage KAFKA_PRODUCE).
+    std::fs::write(&input, format!("a\n{}\nb\n", "x".repeat(1_500_000))).unwrap();
+    let port = free_port();
+    let w = WorkerProcess::start(dir.path(), &worker_props(&bootstrap, port, &dir.path().join("o"), 200), &[], port);
+    let config = format!(
+        r#"{{"connector.class":"FileStreamSource","file":"{}","topic":"{topic}","topic.creation.default.replication.factor":"1","topic.creation.default.partitions":"1","producer.override.message.max.bytes":"5000000","errors.tolerance":"all","errors.log.enable":"true"}}"#,
+        input.display()
+    );
+    post_connector(port, "big-source", &config);
+    wait_until(Duration::from_secs(60), "both small records", || high_watermark(&bootstrap, &topic) >= 2);
+    let got: Vec<String> = read_topic(&bootstrap, &topic, 2, Duration::from_secs(20)).into_iter().map(|(v, _)| v).collect();
+    assert_eq!(got, ["a", "b"]);
+    wait_until(Duration::from_secs(10), "the skip in the log", || w.log_text().contains("Executing stage 'KAFKA_PRODUCE'"));
+    assert_eq!(status(port, "big-source")["tasks"][0]["state"], "RUNNING");
+}
