@@ -39,6 +39,27 @@ fn produced_raw(m: &rdkafka::message::OwnedMessage) -> RawRecord {
     }
 }
 
+/// The record's key, value and headers as bytes; on failure, the stage that failed. A free
+/// function over the converters (all `Sync`) so a retry loop can hold it across awaits.
+#[allow(clippy::type_complexity)]
+fn convert(
+    key_converter: &dyn Converter,
+    value_converter: &dyn Converter,
+    header_converter: &dyn HeaderConverter,
+    record: &mut SourceRecord,
+) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, OwnedHeaders), (Stage, ConnectError)> {
+    let topic = record.topic.as_str();
+    let key = key_converter.from_connect_data(topic, &mut record.headers, record.key_schema.as_ref(), &record.key).map_err(|e| (Stage::KeyConverter, e))?;
+    let value =
+        value_converter.from_connect_data(topic, &mut record.headers, record.value_schema.as_ref(), &record.value).map_err(|e| (Stage::ValueConverter, e))?;
+    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+    for h in &record.headers {
+        let bytes = header_converter.from_connect_header(topic, &h.key, h.schema.as_ref(), &h.value).map_err(|e| (Stage::HeaderConverter, e))?;
+        headers = headers.insert(KafkaHeader { key: &h.key, value: bytes.as_deref() });
+    }
+    Ok((key, value, headers))
+}
+
 /// Most records sent and not yet acknowledged; beyond it the loop waits for acknowledgements
 /// before polling again (backpressure from the broker to the connector).
 const MAX_IN_FLIGHT: usize = 50_000;
@@ -152,7 +173,7 @@ impl SourceTaskRunner {
                 }, if !pending.is_empty() => self.acknowledge(pending.pop_front(), outcome, &mut committable).await,
                 _ = flush_tick.tick() => self.flush_offsets(&mut committable).await,
                 batch = self.task.poll(), if !is_paused && pending.len() < MAX_IN_FLIGHT => match batch {
-                    Ok(records) => self.send(records, &mut pending, &mut committable, &mut known_topics).await,
+                    Ok(records) => self.send(records, &mut pending, &mut committable, &mut known_topics, &cancel).await,
                     Err(e) if e.is_retriable() => {
                         tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable error from poll; polling again");
                         Ok(())
@@ -222,6 +243,7 @@ impl SourceTaskRunner {
         pending: &mut VecDeque<Pending>,
         committable: &mut Committable,
         known_topics: &mut HashSet<String>,
+        cancel: &CancellationToken,
     ) -> Result<(), ConnectError> {
         for original in records {
             // `commit_record` gets the record as the task produced it, so the chain works on a
@@ -229,17 +251,32 @@ impl SourceTaskRunner {
             let (mut record, original) = if self.chain.is_empty() {
                 (original, None)
             } else {
-                match self.chain.apply_reporting(original.clone()) {
+                let outcome = match self.chain.apply_reporting(original.clone()) {
+                    Ok(out) => Ok(out),
+                    Err(f) if f.error.is_retriable() => {
+                        let (chain, mut first) = (&self.chain, Some(f.error));
+                        let retried = self
+                            .errors
+                            .retry(cancel, || match first.take() {
+                                Some(e) => Err(e),
+                                None => chain.apply_reporting(original.clone()).map_err(|f| f.error),
+                            })
+                            .await;
+                        retried.map_err(|e| (f.class, e))
+                    }
+                    Err(f) => Err((f.class, f.error)),
+                };
+                match outcome {
                     Ok(Some(transformed)) => (transformed, Some(original)),
                     Ok(None) => {
                         pending.push_back(Pending { delivery: None, record: original });
                         continue;
                     }
-                    Err(f) => {
+                    Err((class, error)) => {
                         // Tolerated: the record is in the DLQ (acknowledged) and its offset
                         // commits in send order like a dropped record's.
                         let raw = self.source_raw(&original, &original.topic);
-                        self.errors.report(&raw, Stage::Transformation, f.class, f.error).await?;
+                        self.errors.report(&raw, Stage::Transformation, class, error).await?;
                         pending.push_back(Pending { delivery: None, record: original });
                         continue;
                     }
@@ -252,7 +289,26 @@ impl SourceTaskRunner {
                 }
                 known_topics.insert(record.topic.clone());
             }
-            let (key, value, headers) = match self.convert(&mut record) {
+            let converted = match convert(&*self.key_converter, &*self.value_converter, &*self.header_converter, &mut record) {
+                Err((stage, error)) if error.is_retriable() => {
+                    let (kc, vc, hc) = (&*self.key_converter, &*self.value_converter, &*self.header_converter);
+                    let (stage_seen, mut first) = (std::sync::Mutex::new(stage), Some(error));
+                    let retried = self
+                        .errors
+                        .retry(cancel, || match first.take() {
+                            Some(e) => Err(e),
+                            None => convert(kc, vc, hc, &mut record).map_err(|(s, e)| {
+                                *stage_seen.lock().unwrap_or_else(|p| p.into_inner()) = s;
+                                e
+                            }),
+                        })
+                        .await;
+                    let stage = *stage_seen.lock().unwrap_or_else(|p| p.into_inner());
+                    retried.map_err(|e| (stage, e))
+                }
+                other => other,
+            };
+            let (key, value, headers) = match converted {
                 Ok(c) => c,
                 Err((stage, error)) => {
                     let topic = record.topic.clone();
@@ -317,24 +373,6 @@ impl SourceTaskRunner {
             pending.push_back(Pending { delivery, record: original.unwrap_or(record) });
         }
         Ok(())
-    }
-
-    /// The record's key, value and headers as bytes; on failure, the stage that failed.
-    #[allow(clippy::type_complexity)]
-    fn convert(&self, record: &mut SourceRecord) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, OwnedHeaders), (Stage, ConnectError)> {
-        let topic = record.topic.as_str();
-        let key =
-            self.key_converter.from_connect_data(topic, &mut record.headers, record.key_schema.as_ref(), &record.key).map_err(|e| (Stage::KeyConverter, e))?;
-        let value = self
-            .value_converter
-            .from_connect_data(topic, &mut record.headers, record.value_schema.as_ref(), &record.value)
-            .map_err(|e| (Stage::ValueConverter, e))?;
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for h in &record.headers {
-            let bytes = self.header_converter.from_connect_header(topic, &h.key, h.schema.as_ref(), &h.value).map_err(|e| (Stage::HeaderConverter, e))?;
-            headers = headers.insert(KafkaHeader { key: &h.key, value: bytes.as_deref() });
-        }
-        Ok((key, value, headers))
     }
 
     /// A failed source record as DLQ bytes: the connector's converters where they work, else
