@@ -20,6 +20,28 @@ use tributary_api::{ConfigMap, ConnectorType, PluginType};
 /// on it and marks it FAILED.
 const CONNECTOR_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Runs `work` (a connector's plugin calls) on a new thread; the receiver
+/// resolves with its output. A call that blocks its thread then blocks nothing else, and a
+/// timeout on the receiver always fires; on timeout the thread is abandoned with the instance.
+fn on_own_thread<T, F, Fut>(name: String, work: F) -> tokio::sync::oneshot::Receiver<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // The worker's runtime drives the call's timers and IO, and keeps whatever the connector
+    // spawns alive after the call returns; only the polling happens on the new thread.
+    let runtime = tokio::runtime::Handle::current();
+    let spawned = std::thread::Builder::new().name(name).spawn(move || {
+        let _ = tx.send(runtime.block_on(work()));
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start a thread for a connector call");
+    }
+    rx
+}
+
 struct ConnectorEntry {
     config: ConfigMap,
     kind: ConnectorKind,
@@ -148,13 +170,16 @@ impl StandaloneHerder {
 
     async fn stop_connector_instance(&self, name: &str, entry: &mut ConnectorEntry) {
         if let Some(mut instance) = entry.instance.take() {
-            let stopped = match &mut instance {
-                ConnectorType::Source(c) => tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.stop()).await,
-                ConnectorType::Sink(c) => tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.stop()).await,
-            };
-            match stopped {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(connector = name, error = %e, "error stopping connector"),
+            let done = on_own_thread(format!("connector-{name}"), move || async move {
+                match &mut instance {
+                    ConnectorType::Source(c) => c.stop().await,
+                    ConnectorType::Sink(c) => c.stop().await,
+                }
+            });
+            match tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, done).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => tracing::warn!(connector = name, error = %e, "error stopping connector"),
+                Ok(Err(_)) => tracing::error!(connector = name, "connector stop panicked"),
                 Err(_) => tracing::error!(connector = name, "connector did not stop in time; abandoning it"),
             }
         }
@@ -179,16 +204,27 @@ impl StandaloneHerder {
         let timed = |what: &str| RuntimeError::Other(format!("connector {name} did not finish {what} within {CONNECTOR_CALL_TIMEOUT:?}"));
         // The connector sees resolved secrets; what is stored and reported keeps the references.
         let resolved = self.worker.providers.resolve(&entry.config);
-        let (configs, task_class) = match &mut instance {
-            ConnectorType::Source(c) => {
-                tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.start(resolved.clone())).await.map_err(|_| timed("start"))??;
-                (tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.task_configs(max_tasks)).await.map_err(|_| timed("task_configs"))??, c.task_class())
-            }
-            ConnectorType::Sink(c) => {
-                tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.start(resolved)).await.map_err(|_| timed("start"))??;
-                (tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, c.task_configs(max_tasks)).await.map_err(|_| timed("task_configs"))??, c.task_class())
-            }
+        // start and task_configs run on a thread of their own: the timeout holds even when the
+        // plugin blocks its thread, and the shared runtime never loses a thread to it.
+        let done = on_own_thread(format!("connector-{name}"), move || async move {
+            let result = match &mut instance {
+                ConnectorType::Source(c) => match c.start(resolved).await {
+                    Ok(()) => c.task_configs(max_tasks).await.map(|t| (t, c.task_class())),
+                    Err(e) => Err(e),
+                },
+                ConnectorType::Sink(c) => match c.start(resolved).await {
+                    Ok(()) => c.task_configs(max_tasks).await.map(|t| (t, c.task_class())),
+                    Err(e) => Err(e),
+                },
+            };
+            (instance, result)
+        });
+        let (instance, result) = match tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, done).await {
+            Ok(Ok(out)) => out,
+            Ok(Err(_)) => return Err(RuntimeError::Other(format!("connector {name} panicked in start"))),
+            Err(_) => return Err(timed("start and task_configs")),
         };
+        let (configs, task_class) = result?;
         if configs.len() > max_tasks {
             return Err(RuntimeError::Other(format!(
                 "The connector {name} has generated {} tasks, which is greater than {max_tasks}, the maximum number of tasks it is configured to create.",

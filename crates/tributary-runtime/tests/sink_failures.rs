@@ -346,3 +346,23 @@ async fn a_put_that_blocks_its_thread_stalls_nothing_else() {
     h.stop().await;
     assert!(started.elapsed() < Duration::from_secs(5), "stop took {:?} with tasks blocked in put", started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_blocked_in_start_stall_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("sf-block-start");
+    produce(&bootstrap(), &topic, 3).await;
+    let h = herder(dir.path(), &[]).await;
+    // More connectors blocked in start than the runtime has threads.
+    for i in 0..3 {
+        let (h, topic, file) = (h.clone(), topic.clone(), dir.path().join(format!("s{i}.txt")));
+        tokio::spawn(async move { create(&h, &format!("stuck-{i}"), &topic, &file, &[("block.connector.start", "true")]).await });
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let out = dir.path().join("ok.txt");
+    let started = Instant::now();
+    create(&h, "healthy", &topic, &out, &[]).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "creating a connector took {:?}", started.elapsed());
+    wait_for("the healthy connector's records", Duration::from_secs(60), || lines(&out).len() >= 3).await;
+    assert_eq!(h.connectors().await.len(), 4, "the stuck connectors are defined, their starts still pending");
+}
