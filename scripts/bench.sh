@@ -53,6 +53,10 @@ median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 post() { curl -sf -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$1/connectors" -d "$2" >/dev/null; }
 delete() { curl -sf -X DELETE "http://127.0.0.1:$1/connectors/$2" >/dev/null || true; }
 
+give_up_after() { # $1 = deadline (ms), $2 = what did not happen
+  if [ "$(now_ms)" -gt "$1" ]; then echo "bench: $2 in time" >&2; exit 1; fi
+}
+
 start_worker() { # $1 = engine (tributary|java), $2 = REST port; sets worker_pid, startup_ms
   local props="$work/$1.properties"
   worker_props "$2" "$work/$1.offsets" > "$props"
@@ -66,7 +70,16 @@ start_worker() { # $1 = engine (tributary|java), $2 = REST port; sets worker_pid
   fi
   worker_pid=$!
   pids+=("$worker_pid")
-  until rest_up "$2"; do sleep 0.005; done
+  local deadline=$(( $(now_ms) + 180000 ))
+  until rest_up "$2"; do
+    # A worker that exits (a port taken, a bad config) or never answers ends the benchmark.
+    if ! kill -0 "$worker_pid" 2>/dev/null || [ "$(now_ms)" -gt "$deadline" ]; then
+      echo "bench: the $1 worker did not start answering on port $2; its log:" >&2
+      tail -n 30 "$work/$1.log" >&2
+      exit 1
+    fi
+    sleep 0.005
+  done
   startup_ms=$(( $(now_ms) - t0 ))
 }
 
@@ -88,9 +101,10 @@ sink_run() { # $1 = REST port, $2 = pid, $3 = topic, $4 = run id
   local out="$work/sink-$4.txt" name="sink-$4"
   local c0; c0="$(cpu_ticks "$2")"
   post "$1" "{\"name\":\"$name\",\"config\":{\"connector.class\":\"org.apache.kafka.connect.file.FileStreamSinkConnector\",\"file\":\"$out\",\"topics\":\"$3\"}}"
-  until [ -s "$out" ]; do sleep 0.005; done
+  local limit=$(( $(now_ms) + 300000 ))
+  until [ -s "$out" ]; do give_up_after "$limit" "sink $name wrote nothing"; sleep 0.005; done
   local t0; t0="$(now_ms)"
-  until [ "$(wc -l < "$out")" -ge "$records" ]; do sleep 0.02; done
+  until [ "$(wc -l < "$out")" -ge "$records" ]; do give_up_after "$limit" "sink $name did not write $records lines"; sleep 0.02; done
   local t1; t1="$(now_ms)"
   local c1; c1="$(cpu_ticks "$2")"
   delete "$1" "$name"
