@@ -10,9 +10,9 @@ cd "$(dirname "$0")/.."
 bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
 records="${1:-200000}"
 runs="${2:-3}"
-kafka_port=39192
-embedded_port=39292
-rest_port=39293
+kafka_port=29192
+embedded_port=29292
+rest_port=29293
 
 cargo build --release -q -p tributary -p tributary-bench
 scripts/kafka.sh fetch

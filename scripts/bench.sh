@@ -12,9 +12,9 @@ cd "$(dirname "$0")/.."
 bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
 records="${1:-500000}"
 runs="${2:-3}"
-kafka_port=39492
-trib_port=39493
-java_port=39494
+kafka_port=29492
+trib_port=29493
+java_port=29494
 clk="$(getconf CLK_TCK)"
 
 cargo build --release -q -p tributary -p tributary-bench

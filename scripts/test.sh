@@ -9,7 +9,7 @@ started_here=""
 # Apache Kafka Connect itself, for the differential tests (crates/tributary/tests/reference_connect.rs).
 scripts/kafka.sh fetch-connect
 if [ -z "${TRIBUTARY_TEST_BOOTSTRAP:-}" ]; then
-  port="${KAFKA_PORT:-39092}"
+  port="${KAFKA_PORT:-29092}"
   scripts/kafka.sh fetch
   TRIBUTARY_TEST_BOOTSTRAP="$(scripts/kafka.sh start "$port")"
   export TRIBUTARY_TEST_BOOTSTRAP

@@ -78,7 +78,9 @@ pub struct SourceTaskRunner {
     pub task_id: u32,
     pub task: Box<dyn SourceTask>,
     pub producer: FutureProducer,
-    pub admin: AdminClient<DefaultClientContext>,
+    /// The worker's admin client, shared by its tasks (topic creation is rare; one client per
+    /// task cost a librdkafka instance, its threads and buffers, each).
+    pub admin: Arc<AdminClient<DefaultClientContext>>,
     pub key_converter: Box<dyn Converter>,
     pub value_converter: Box<dyn Converter>,
     pub header_converter: Box<dyn HeaderConverter>,

@@ -771,6 +771,7 @@ mod tests {
             offset_store: Arc::new(FileOffsetStore::open(dir.path().join("o")).unwrap()),
             codec: Arc::new(OffsetCodec::new().unwrap()),
             status: Arc::new(StatusStore::default()),
+            admin: Default::default(),
         };
         let herder = Arc::new(StandaloneHerder::new(Arc::new(worker), "cid".into()));
         herder

@@ -65,9 +65,25 @@ pub struct Worker {
     pub offset_store: Arc<dyn OffsetBackingStore>,
     pub codec: Arc<OffsetCodec>,
     pub status: Arc<StatusStore>,
+    /// The admin client shared by the tasks (topic creation), made on first use; start with
+    /// `Default::default()`.
+    pub admin: std::sync::Mutex<Option<Arc<SharedAdmin>>>,
 }
 
+type SharedAdmin = rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>;
+
 impl Worker {
+    /// The admin client the worker's tasks share, made on first use.
+    fn shared_admin(&self) -> Result<Arc<SharedAdmin>, RuntimeError> {
+        let mut slot = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(admin) = slot.as_ref() {
+            return Ok(admin.clone());
+        }
+        let admin = Arc::new(kafka::admin_client(&self.config, "connector-adminclient")?);
+        *slot = Some(admin.clone());
+        Ok(admin)
+    }
+
     fn status(&self, state: State, trace: Option<String>) -> Status {
         Status { state, worker_id: self.worker_id.clone(), trace }
     }
@@ -121,7 +137,7 @@ impl Worker {
         let producer = kafka::producer_config(&self.config, connector, id, connector_config)
             .create()
             .map_err(|e| RuntimeError::kafka(format!("creating the producer of task {connector}-{id}"), e))?;
-        let admin = kafka::admin_client(&self.config, &format!("connector-adminclient-{connector}-{id}"))?;
+        let admin = self.shared_admin()?;
         let int = |k: &str| connector_config.get(k).and_then(|v| v.trim().parse().ok()).unwrap_or(-1);
         let topic_creation = TopicCreation {
             enabled: self.config.topic_creation_enable,

@@ -178,6 +178,7 @@ async fn herder(dir: &std::path::Path, extra: &[(&str, &str)]) -> Arc<Standalone
         offset_store: Arc::new(FileOffsetStore::open(dir.join("offsets")).unwrap()),
         codec: Arc::new(OffsetCodec::new().unwrap()),
         status: Arc::new(StatusStore::default()),
+        admin: Default::default(),
     });
     Arc::new(StandaloneHerder::new(worker, "test-cluster".into()))
 }

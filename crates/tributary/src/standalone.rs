@@ -94,7 +94,8 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
     };
     let worker_id = config.worker_id();
     let rest_addrs = rest_server.local_addrs();
-    let worker = Arc::new(Worker { config, plugins, providers, worker_id, offset_store, codec, status: Arc::new(StatusStore::default()) });
+    let worker =
+        Arc::new(Worker { config, plugins, providers, worker_id, offset_store, codec, status: Arc::new(StatusStore::default()), admin: Default::default() });
     let herder = Arc::new(StandaloneHerder::new(worker, cluster_id.clone()).with_logger_control(loggers));
     let _supervisor = herder.spawn_task_supervisor();
 

@@ -25,11 +25,13 @@ pub fn unique(prefix: &str) -> String {
 
 static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
 
-/// A free TCP port for a worker's REST listener.
+/// A free TCP port for a worker's REST listener, in 20000..28000: below the kernel's ephemeral
+/// range (32768 and up), where an outgoing connection's local port could take it between this
+/// check and the worker's bind, and clear of the brokers the scripts start (29xxx, 30xxx).
 pub fn free_port() -> u16 {
     loop {
-        let base = 20000 + (std::process::id() % 20000) as u16;
-        let port = base.wrapping_add(NEXT_PORT.fetch_add(1, Ordering::SeqCst)).max(1024);
+        let offset = ((std::process::id() % 8000) as u16).wrapping_add(NEXT_PORT.fetch_add(1, Ordering::SeqCst));
+        let port = 20000 + offset % 8000;
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
