@@ -7,6 +7,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
+use std::sync::Arc;
 use std::time::Duration;
 use tributary_api::config::with_prefix;
 use tributary_api::ConfigMap;
@@ -105,11 +106,11 @@ pub async fn ensure_topic(admin: &AdminClient<DefaultClientContext>, topic: &str
     }
 }
 
-/// The cluster id, as `GET /` reports it.
-pub async fn cluster_id(worker: &WorkerConfig) -> Result<String, RuntimeError> {
-    let admin = admin_client(worker, "tributary-cluster-id")?;
+/// The cluster id, as `GET /` reports it, read with `admin` (the worker keeps that client for
+/// its tasks: dropping a librdkafka client costs ~100 ms, the period of its polling thread).
+pub async fn cluster_id(admin: Arc<AdminClient<DefaultClientContext>>, bootstrap: &str) -> Result<String, RuntimeError> {
     tokio::task::spawn_blocking(move || admin.inner().fetch_cluster_id(Duration::from_secs(30)))
         .await
         .map_err(|e| RuntimeError::Other(format!("cluster id lookup panicked: {e}")))?
-        .ok_or_else(|| RuntimeError::Other(format!("could not reach the Kafka cluster at {} to read its cluster id", worker.bootstrap())))
+        .ok_or_else(|| RuntimeError::Other(format!("could not reach the Kafka cluster at {bootstrap} to read its cluster id")))
 }

@@ -80,7 +80,11 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
         return fail(1, "this build has no embedded broker: set bootstrap.servers");
     }
 
-    let cluster_id = match tributary_runtime::kafka::cluster_id(&config).await {
+    let admin = match tributary_runtime::kafka::admin_client(&config, "connector-adminclient") {
+        Ok(a) => Arc::new(a),
+        Err(e) => return fail(1, e),
+    };
+    let cluster_id = match tributary_runtime::kafka::cluster_id(admin.clone(), config.bootstrap()).await {
         Ok(id) => id,
         Err(e) => return fail(1, e),
     };
@@ -94,8 +98,16 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
     };
     let worker_id = config.worker_id();
     let rest_addrs = rest_server.local_addrs();
-    let worker =
-        Arc::new(Worker { config, plugins, providers, worker_id, offset_store, codec, status: Arc::new(StatusStore::default()), admin: Default::default() });
+    let worker = Arc::new(Worker {
+        config,
+        plugins,
+        providers,
+        worker_id,
+        offset_store,
+        codec,
+        status: Arc::new(StatusStore::default()),
+        admin: std::sync::Mutex::new(Some(admin)),
+    });
     let herder = Arc::new(StandaloneHerder::new(worker, cluster_id.clone()).with_logger_control(loggers));
     let _supervisor = herder.spawn_task_supervisor();
 
