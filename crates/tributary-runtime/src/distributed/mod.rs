@@ -2,3 +2,4 @@
 //! and no command uses them until the mode works end to end.
 
 pub mod connect_protocol;
+pub mod records;
