@@ -426,7 +426,8 @@ impl SinkTaskRunner {
     /// Applies the chain to one record; a failing transformation is retried (retriable errors)
     /// and reported, and the record skipped under `errors.tolerance=all`.
     async fn transform(&mut self, r: SinkRecord, context: &Arc<WorkerSinkTaskContext>, cancel: &CancellationToken) -> Result<Option<SinkRecord>, ConnectError> {
-        let key = (r.meta.original_topic.clone(), r.meta.original_kafka_partition, r.meta.original_kafka_offset);
+        // The chain consumes the record: its coordinates are kept for a report (one copy of
+        // the topic name; the lookup key is made from them only on failure).
         let coords = coordinates(&r);
         let backup = self.errors.config.retry_timeout.filter(|t| t.is_zero()).is_none().then(|| r.clone());
         let failure = match self.chain.apply_reporting(r) {
@@ -448,6 +449,7 @@ impl SinkTaskRunner {
                 Err(e) => error = e,
             }
         }
+        let key = (coords.topic.clone(), coords.partition.unwrap_or(0), coords.offset.unwrap_or(-1));
         let raw = lock(&context.reporter.raw).get(&key).cloned().unwrap_or(coords);
         self.errors.report(&raw, Stage::Transformation, class, error).await.map(|()| None)
     }
