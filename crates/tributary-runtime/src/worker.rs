@@ -114,7 +114,7 @@ impl Worker {
         ))
     }
 
-    /// Starts a source task: `start` then the loop, on its own tokio task. Clients and
+    /// Starts a source task: `start` then the loop, on a thread of its own (`spawn_isolated`). Clients and
     /// converters are built first, so a bad config fails here, synchronously.
     pub fn start_source_task(
         &self,
@@ -195,7 +195,7 @@ impl Worker {
         Ok(TaskHandle { id, cancel, join, paused: paused_tx })
     }
 
-    /// Starts a sink task: `start`, subscription, then the loop, on its own tokio task.
+    /// Starts a sink task: `start`, subscription, then the loop, on a thread of its own (`spawn_isolated`).
     pub fn start_sink_task(
         &self,
         connector: &str,
