@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tributary_api::ConfigMap;
+use tributary_runtime::worker_config::parse_listener_url;
 
 pub const LISTENERS: &str = "listeners";
 pub const ADMIN_LISTENERS: &str = "admin.listeners";
@@ -94,27 +95,6 @@ fn parse_listeners(config: &ConfigMap, key: &str, value: &str, https_prefix: &st
         out.push(ListenerConfig { url: url.to_owned(), addr, tls });
     }
     Ok(out)
-}
-
-/// `http://host:port` or `https://host:port`; an empty host binds every interface.
-pub fn parse_listener_url(url: &str) -> Result<(SocketAddr, bool), String> {
-    let (rest, https) = if let Some(r) = url.strip_prefix("http://") {
-        (r, false)
-    } else if let Some(r) = url.strip_prefix("https://") {
-        (r, true)
-    } else {
-        return Err("expected http://host:port or https://host:port".into());
-    };
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = rest.rsplit_once(':').ok_or("expected a port: scheme://host:port")?;
-    let port: u16 = port.parse().map_err(|_| "the port is not a number")?;
-    let host = match host {
-        "" => "0.0.0.0",
-        "localhost" => "127.0.0.1",
-        h => h.trim_start_matches('[').trim_end_matches(']'),
-    };
-    let ip = host.parse().map_err(|_| "the host must be an IP address, `localhost` or empty")?;
-    Ok((SocketAddr::new(ip, port), https))
 }
 
 /// Basic auth is on when Kafka's extension is listed (credentials from the JAAS file named in

@@ -262,21 +262,32 @@ fn is_distributed_key(key: &str) -> bool {
 }
 
 /// Parses a listener URL such as `http://:8083`, `https://0.0.0.0:8443` or
-/// `http://localhost:8083` into the address it binds (the REST crate handles the scheme).
-pub fn parse_listener(listener: &str) -> Result<SocketAddr, RuntimeError> {
-    let bad = |why: &str| RuntimeError::Config(format!("Invalid value {listener} for configuration {LISTENERS}: {why}"));
-    let rest =
-        listener.strip_prefix("http://").or_else(|| listener.strip_prefix("https://")).ok_or_else(|| bad("expected http://host:port or https://host:port"))?;
+/// `http://localhost:8083` into the address it binds and whether it is HTTPS.
+pub fn parse_listener_url(url: &str) -> Result<(SocketAddr, bool), String> {
+    let (rest, https) = if let Some(r) = url.strip_prefix("http://") {
+        (r, false)
+    } else if let Some(r) = url.strip_prefix("https://") {
+        (r, true)
+    } else {
+        return Err("expected http://host:port or https://host:port".into());
+    };
     let rest = rest.trim_end_matches('/');
-    let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("expected http://host:port"))?;
-    let port: u16 = port.parse().map_err(|_| bad("the port is not a number"))?;
+    let (host, port) = rest.rsplit_once(':').ok_or("expected a port: scheme://host:port")?;
+    let port: u16 = port.parse().map_err(|_| "the port is not a number")?;
     let host = match host {
         "" => "0.0.0.0",
         "localhost" => "127.0.0.1",
         h => h.trim_start_matches('[').trim_end_matches(']'),
     };
-    let ip = host.parse().map_err(|_| bad("the host must be an IP address, `localhost` or empty"))?;
-    Ok(SocketAddr::new(ip, port))
+    let ip = host.parse().map_err(|_| "the host must be an IP address, `localhost` or empty")?;
+    Ok((SocketAddr::new(ip, port), https))
+}
+
+/// [`parse_listener_url`]'s address, with the error naming `listeners`.
+pub fn parse_listener(listener: &str) -> Result<SocketAddr, RuntimeError> {
+    parse_listener_url(listener)
+        .map(|(addr, _)| addr)
+        .map_err(|why| RuntimeError::Config(format!("Invalid value {listener} for configuration {LISTENERS}: {why}")))
 }
 
 #[cfg(test)]
