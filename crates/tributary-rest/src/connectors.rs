@@ -20,7 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/connectors/{name}", get(info).delete(delete))
         .route("/connectors/{name}/config", get(config))
         .route("/connectors/{name}/status", get(status))
-        .route("/connectors/{name}/tasks", get(tasks))
+        .route("/connectors/{name}/tasks", get(tasks).post(put_task_configs))
 }
 
 /// Parses a JSON body, turning every failure into a 400 that names the problem (axum's own
@@ -120,5 +120,23 @@ async fn tasks(State(herder): State<AppState>, Path(name): Path<String>) -> Resu
 
 async fn delete(State(herder): State<AppState>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
     herder.delete_connector(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /connectors/{name}/tasks`: worker-to-worker, task configs for the leader to write.
+/// The raw body goes to the herder, which checks its signature.
+async fn put_task_configs(
+    State(herder): State<AppState>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    use tributary_runtime::distributed::rest_client::{SIGNATURE_ALGORITHM_HEADER, SIGNATURE_HEADER};
+    let header = |h: &str| headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let signature = match (header(SIGNATURE_ALGORITHM_HEADER), header(SIGNATURE_HEADER)) {
+        (Some(a), Some(s)) => Some((a, s)),
+        _ => None,
+    };
+    herder.put_task_configs(&name, &body, signature).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,8 @@ use tributary_runtime::RuntimeError;
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Distributed mode: where the request should have gone (see `forwarding`).
+    forward: Option<crate::forwarding::ForwardTo>,
 }
 
 #[derive(Serialize)]
@@ -21,7 +23,7 @@ struct ErrorBody<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self { status, message: message.into(), forward: None }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
@@ -30,7 +32,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { error_code: self.status.as_u16(), message: &self.message })).into_response()
+        let mut response = (self.status, Json(ErrorBody { error_code: self.status.as_u16(), message: &self.message })).into_response();
+        if let Some(f) = self.forward {
+            response.extensions_mut().insert(f);
+        }
+        response
     }
 }
 
@@ -44,8 +50,14 @@ impl From<RuntimeError> for ApiError {
             // Kafka Connect answers an unknown connector class with 500; it is the client's
             // mistake, so Tributary answers 400 (documented in the README).
             RuntimeError::BadRequest(_) | RuntimeError::Config(_) | RuntimeError::PluginNotFound(_) => StatusCode::BAD_REQUEST,
+            RuntimeError::RequestTarget { .. } | RuntimeError::RebalanceNeeded => StatusCode::CONFLICT,
+            RuntimeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        Self::new(status, e.to_string())
+        let forward = match &e {
+            RuntimeError::RequestTarget { url, .. } => Some(crate::forwarding::ForwardTo { url: url.clone() }),
+            _ => None,
+        };
+        Self { forward, ..Self::new(status, e.to_string()) }
     }
 }

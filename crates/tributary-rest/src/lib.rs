@@ -6,6 +6,7 @@
 pub mod basic_auth;
 mod connectors;
 mod error;
+pub mod forwarding;
 mod lifecycle;
 mod loggers;
 mod offsets;
@@ -69,6 +70,8 @@ pub fn app(herder: AppState, routes: Routes, basic_auth: Option<Arc<basic_auth::
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::Extension(RequestTimeout(timeout)));
+    // Inside authentication: only authenticated requests are forwarded.
+    router = router.layer(axum::middleware::from_fn(forwarding::forward));
     if let Some(credentials) = basic_auth {
         router = router.layer(axum::middleware::from_fn_with_state(credentials, basic_auth::require));
     }
@@ -91,7 +94,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/connectors/{name}", &["get", "delete"]),
     ("/connectors/{name}/config", &["get", "put", "patch"]),
     ("/connectors/{name}/status", &["get"]),
-    ("/connectors/{name}/tasks", &["get"]),
+    ("/connectors/{name}/tasks", &["get", "post"]),
     ("/connectors/{name}/tasks/{task}/status", &["get"]),
     ("/connectors/{name}/tasks/{task}/restart", &["post"]),
     ("/connectors/{name}/restart", &["post"]),

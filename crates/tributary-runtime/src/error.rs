@@ -38,6 +38,17 @@ pub enum RuntimeError {
     },
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    /// Distributed mode: the request must run on another worker (the leader, or the owner of
+    /// a connector or task). The REST layer forwards it to `url`; `None`: no leader is known,
+    /// a rebalance is under way.
+    #[error("{message}")]
+    RequestTarget { url: Option<String>, message: String },
+    /// Not possible yet; try again later (HTTP 503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Distributed mode: the group is rebalancing after a config change.
+    #[error("Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)")]
+    RebalanceNeeded,
     #[error("{0}")]
     Other(String),
 }

@@ -141,6 +141,13 @@ pub trait Herder: Send + Sync {
     async fn alter_connector_offsets(&self, name: &str, offsets: crate::offsets_api::ConnectorOffsets) -> Result<crate::offsets_api::Message, RuntimeError>;
     /// `DELETE /connectors/{name}/offsets`: only while the connector is STOPPED.
     async fn reset_connector_offsets(&self, name: &str) -> Result<crate::offsets_api::Message, RuntimeError>;
+    /// `POST /connectors/{name}/tasks` (worker-to-worker): task configs that a connector
+    /// generated on a follower, written to the config topic by the leader. `body` is the raw
+    /// request body, which `signature` (algorithm, base64 HMAC) covers.
+    async fn put_task_configs(&self, name: &str, body: &[u8], signature: Option<(String, String)>) -> Result<(), RuntimeError> {
+        let _ = (name, body, signature);
+        Err(RuntimeError::Other("Internal request for task configurations is not supported in standalone mode".into()))
+    }
     /// True once start-up (including the connectors given on the command line) is complete.
     fn is_ready(&self) -> bool;
     /// Run-time log level control, when the process installed one.

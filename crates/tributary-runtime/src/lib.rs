@@ -8,6 +8,7 @@
 
 pub mod config_infos;
 pub mod config_providers;
+pub mod connector_calls;
 pub mod connector_config;
 pub mod distributed;
 pub mod error;

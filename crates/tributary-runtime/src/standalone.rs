@@ -1,7 +1,7 @@
 //! Standalone mode (`StandaloneHerder`): one process, connector configs, target states and
 //! statuses in memory, source offsets in a local file.
 
-use crate::connector_config::{self, NAME, TASKS_MAX, TOPICS, TOPICS_REGEX};
+use crate::connector_config::{self, NAME};
 use crate::error::RuntimeError;
 use crate::herder::{
     ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo, TaskState,
@@ -16,31 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tributary_api::{ConfigMap, ConnectorType, PluginType};
 
-/// How long a connector's `start`, `task_configs` or `stop` may take before the runtime gives up
-/// on it and marks it FAILED.
-const CONNECTOR_CALL_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Runs `work` (a connector's plugin calls) on a new thread; the receiver
-/// resolves with its output. A call that blocks its thread then blocks nothing else, and a
-/// timeout on the receiver always fires; on timeout the thread is abandoned with the instance.
-fn on_own_thread<T, F, Fut>(name: String, work: F) -> tokio::sync::oneshot::Receiver<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = T>,
-{
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    // The worker's runtime drives the call's timers and IO, and keeps whatever the connector
-    // spawns alive after the call returns; only the polling happens on the new thread.
-    let runtime = tokio::runtime::Handle::current();
-    let spawned = std::thread::Builder::new().name(name).spawn(move || {
-        let _ = tx.send(runtime.block_on(work()));
-    });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start a thread for a connector call");
-    }
-    rx
-}
+use crate::connector_calls::CONNECTOR_CALL_TIMEOUT;
 
 struct ConnectorEntry {
     config: ConfigMap,
@@ -169,19 +145,8 @@ impl StandaloneHerder {
     }
 
     async fn stop_connector_instance(&self, name: &str, entry: &mut ConnectorEntry) {
-        if let Some(mut instance) = entry.instance.take() {
-            let done = on_own_thread(format!("connector-{name}"), move || async move {
-                match &mut instance {
-                    ConnectorType::Source(c) => c.stop().await,
-                    ConnectorType::Sink(c) => c.stop().await,
-                }
-            });
-            match tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, done).await {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(e))) => tracing::warn!(connector = name, error = %e, "error stopping connector"),
-                Ok(Err(_)) => tracing::error!(connector = name, "connector stop panicked"),
-                Err(_) => tracing::error!(connector = name, "connector did not stop in time; abandoning it"),
-            }
+        if let Some(instance) = entry.instance.take() {
+            crate::connector_calls::stop_instance(name, instance).await;
         }
     }
 
@@ -198,53 +163,9 @@ impl StandaloneHerder {
     }
 
     async fn try_start_connector_instance(&self, name: &str, entry: &mut ConnectorEntry) -> Result<Vec<ConfigMap>, RuntimeError> {
-        let class = entry.config.get(connector_config::CONNECTOR_CLASS).cloned().unwrap_or_default();
-        let mut instance = self.worker.plugins.new_connector(&class)?;
-        let max_tasks: usize = entry.config.get(TASKS_MAX).and_then(|t| t.trim().parse().ok()).unwrap_or(1);
-        let timed = |what: &str| RuntimeError::Other(format!("connector {name} did not finish {what} within {CONNECTOR_CALL_TIMEOUT:?}"));
-        // The connector sees resolved secrets; what is stored and reported keeps the references.
-        let resolved = self.worker.providers.resolve(&entry.config);
-        // start and task_configs run on a thread of their own: the timeout holds even when the
-        // plugin blocks its thread, and the shared runtime never loses a thread to it.
-        let done = on_own_thread(format!("connector-{name}"), move || async move {
-            let result = match &mut instance {
-                ConnectorType::Source(c) => match c.start(resolved).await {
-                    Ok(()) => c.task_configs(max_tasks).await.map(|t| (t, c.task_class())),
-                    Err(e) => Err(e),
-                },
-                ConnectorType::Sink(c) => match c.start(resolved).await {
-                    Ok(()) => c.task_configs(max_tasks).await.map(|t| (t, c.task_class())),
-                    Err(e) => Err(e),
-                },
-            };
-            (instance, result)
-        });
-        let (instance, result) = match tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, done).await {
-            Ok(Ok(out)) => out,
-            Ok(Err(_)) => return Err(RuntimeError::Other(format!("connector {name} panicked in start"))),
-            Err(_) => return Err(timed("start and task_configs")),
-        };
-        let (configs, task_class) = result?;
-        if configs.len() > max_tasks {
-            return Err(RuntimeError::Other(format!(
-                "The connector {name} has generated {} tasks, which is greater than {max_tasks}, the maximum number of tasks it is configured to create.",
-                configs.len()
-            )));
-        }
+        let (instance, configs) = crate::connector_calls::start_instance(&self.worker, name, &entry.config).await?;
         entry.instance = Some(instance);
-        // The framework's additions to every task config, as Kafka's Worker makes them.
-        Ok(configs
-            .into_iter()
-            .map(|mut tc| {
-                tc.insert("task.class".into(), task_class.into());
-                for key in [TOPICS, TOPICS_REGEX] {
-                    if let Some(v) = entry.config.get(key) {
-                        tc.insert(key.into(), v.clone());
-                    }
-                }
-                self.worker.providers.unresolve(&entry.config, &tc)
-            })
-            .collect())
+        Ok(configs)
     }
 
     fn start_task(&self, name: &str, entry: &ConnectorEntry, id: u32) -> Option<TaskHandle> {

@@ -25,19 +25,43 @@ pub struct Status {
     pub trace: Option<String>,
 }
 
-/// Statuses of every connector and task on this worker (standalone keeps them in memory).
-#[derive(Debug, Default)]
+/// Where a distributed worker sends its status changes (the status topic); standalone has none.
+pub trait StatusPublisher: Send + Sync {
+    /// A connector's (`task` None) or task's new status; `None` deletes it.
+    fn publish(&self, connector: &str, task: Option<u32>, status: Option<&Status>);
+}
+
+/// Statuses of every connector and task: this worker's own, and in distributed mode the
+/// other workers' as read from the status topic.
+#[derive(Default)]
 pub struct StatusStore {
+    publisher: std::sync::OnceLock<Box<dyn StatusPublisher>>,
     connectors: Mutex<BTreeMap<String, Status>>,
     tasks: Mutex<BTreeMap<(String, u32), Status>>,
     /// Active topics (KIP-558): every topic a connector produced to or consumed from.
     topics: Mutex<BTreeMap<String, std::collections::BTreeSet<String>>>,
 }
 
+impl std::fmt::Debug for StatusStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusStore").field("connectors", &self.connectors).field("tasks", &self.tasks).finish_non_exhaustive()
+    }
+}
+
 impl StatusStore {
+    /// From now on every status this worker records is also published (set once).
+    pub fn set_publisher(&self, publisher: Box<dyn StatusPublisher>) {
+        if self.publisher.set(publisher).is_err() {
+            tracing::warn!("status publisher already set");
+        }
+    }
+
     pub fn put_connector(&self, name: &str, status: Status) {
         if status.state == State::Failed {
             tracing::error!(connector = %name, trace = status.trace.as_deref().unwrap_or(""), "connector failed");
+        }
+        if let Some(p) = self.publisher.get() {
+            p.publish(name, None, Some(&status));
         }
         self.connectors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), status);
     }
@@ -45,7 +69,46 @@ impl StatusStore {
         if status.state == State::Failed {
             tracing::error!(connector = %connector, task, trace = status.trace.as_deref().unwrap_or(""), "task failed");
         }
+        if let Some(p) = self.publisher.get() {
+            p.publish(connector, Some(task), Some(&status));
+        }
         self.tasks.lock().unwrap_or_else(|p| p.into_inner()).insert((connector.to_owned(), task), status);
+    }
+    /// A status read from the status topic (another worker's, or this one's from before a
+    /// restart); not published again.
+    pub fn apply_remote(&self, connector: &str, task: Option<u32>, status: Option<Status>) {
+        match (task, status) {
+            (None, Some(s)) => {
+                self.connectors.lock().unwrap_or_else(|p| p.into_inner()).insert(connector.to_owned(), s);
+            }
+            (None, None) => {
+                self.connectors.lock().unwrap_or_else(|p| p.into_inner()).remove(connector);
+            }
+            (Some(t), Some(s)) => {
+                self.tasks.lock().unwrap_or_else(|p| p.into_inner()).insert((connector.to_owned(), t), s);
+            }
+            (Some(t), None) => {
+                self.tasks.lock().unwrap_or_else(|p| p.into_inner()).remove(&(connector.to_owned(), t));
+            }
+        }
+    }
+    /// Deletes a status everywhere (distributed: a tombstone in the status topic).
+    pub fn delete(&self, connector: &str, task: Option<u32>) {
+        if let Some(p) = self.publisher.get() {
+            p.publish(connector, task, None);
+        }
+        self.apply_remote(connector, task, None);
+    }
+    /// Whether a status is recorded for the connector (`task` None) or task.
+    pub fn has(&self, connector: &str, task: Option<u32>) -> bool {
+        match task {
+            None => self.connectors.lock().unwrap_or_else(|p| p.into_inner()).contains_key(connector),
+            Some(t) => self.tasks.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&(connector.to_owned(), t)),
+        }
+    }
+    /// The connectors that have a status.
+    pub fn connector_names(&self) -> Vec<String> {
+        self.connectors.lock().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect()
     }
     pub fn connector(&self, name: &str) -> Option<Status> {
         self.connectors.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned()

@@ -2,15 +2,17 @@
 //!
 //! ```text
 //! tributary standalone worker.properties connector1.properties|.json [connector2 ...]
+//! tributary distributed worker.properties
 //! ```
 
 mod connector_files;
+mod distributed;
 mod logging;
 mod standalone;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: tributary standalone worker.properties [connector1.properties|connector1.json ...]";
+const USAGE: &str = "usage: tributary standalone worker.properties [connector1.properties|connector1.json ...]\n       tributary distributed worker.properties";
 
 fn main() -> ExitCode {
     let loggers = std::sync::Arc::new(logging::init());
@@ -24,6 +26,7 @@ fn main() -> ExitCode {
     };
     match args.first().map(String::as_str) {
         Some("standalone") if args.len() >= 2 => runtime.block_on(standalone::run(&args[1], &args[2..], loggers)),
+        Some("distributed") if args.len() == 2 => runtime.block_on(distributed::run(&args[1], loggers)),
         Some("--version" | "-V") => {
             println!("tributary {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

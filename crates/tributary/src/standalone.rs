@@ -135,7 +135,7 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
         (Ok(mut int), Ok(mut term)) => {

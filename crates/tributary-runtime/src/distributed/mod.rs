@@ -1,5 +1,20 @@
-//! Distributed mode, in progress: the pieces land here one at a time, tested on their own,
-//! and no command uses them until the mode works end to end.
+//! Distributed mode: workers sharing one `group.id` form a group through Kafka's group
+//! coordinator and keep configs, offsets and statuses in three compacted topics.
 
+pub mod assignor;
+pub mod config_log;
+pub mod config_state;
 pub mod connect_protocol;
+pub mod distributed_config;
+pub mod group_client;
+mod group_wire;
+pub mod herder;
+pub mod herder_api;
+pub mod internal_topics;
+pub mod kafka_log;
+pub mod membership;
+mod membership_io;
+pub mod offset_log;
 pub mod records;
+pub mod rest_client;
+pub mod status_log;

@@ -47,11 +47,17 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     pub fn start(dir: &Path, worker_props: &str, connector_files: &[PathBuf], port: u16) -> Self {
+        Self::start_mode(dir, "standalone", worker_props, connector_files, port)
+    }
+
+    /// `tributary <mode> worker.properties [connector files]`.
+    pub fn start_mode(dir: &Path, mode: &str, worker_props: &str, connector_files: &[PathBuf], port: u16) -> Self {
         let worker = dir.join(format!("worker-{port}.properties"));
         std::fs::write(&worker, worker_props).unwrap();
         let log = dir.join(format!("worker-{port}-{}.log", unique("run")));
         let child = Command::new(env!("CARGO_BIN_EXE_tributary"))
-            .arg("standalone")
+            .arg(mode)
+            .env("NO_COLOR", "1")
             .arg(&worker)
             .args(connector_files)
             .current_dir(dir)

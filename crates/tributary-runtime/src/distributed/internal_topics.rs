@@ -1,0 +1,108 @@
+//! Creating and checking the three internal topics at start-up, as Kafka Connect does
+//! (`KafkaTopicBasedBackingStore`, `TopicAdmin`): created compacted when absent; an existing one
+//! must be compacted, and the config topic must have exactly one partition. The messages are
+//! Kafka's, so operators find the same advice.
+
+use crate::distributed::distributed_config::TopicSettings;
+use crate::error::RuntimeError;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+use std::time::Duration;
+
+type Admin = AdminClient<DefaultClientContext>;
+
+/// Creates the topic if absent, then checks it. Returns whether it was created.
+pub async fn ensure(admin: &Admin, topic: &TopicSettings) -> Result<bool, RuntimeError> {
+    let mut new = NewTopic::new(&topic.name, topic.partitions, TopicReplication::Fixed(topic.replication_factor)).set("cleanup.policy", "compact");
+    for (k, v) in &topic.configs {
+        new = new.set(k, v);
+    }
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let created = match admin.create_topics([&new], &opts).await {
+        Ok(results) => match results.into_iter().next() {
+            Some(Ok(_)) => true,
+            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) | None => false,
+            Some(Err((_, code))) => {
+                return Err(RuntimeError::Config(format!("Unable to create topic '{}' supplied via the '{}' property: {code}", topic.name, topic.property)))
+            }
+        },
+        Err(e) => return Err(RuntimeError::kafka(format!("creating topic {}", topic.name), e)),
+    };
+    if created {
+        tracing::info!(topic = %topic.name, partitions = topic.partitions, replication_factor = topic.replication_factor, "created internal topic");
+    } else {
+        check_cleanup_policy(admin, topic).await?;
+    }
+    Ok(created)
+}
+
+/// An existing topic must be compacted, or this cluster would eventually lose what it keeps.
+async fn check_cleanup_policy(admin: &Admin, topic: &TopicSettings) -> Result<(), RuntimeError> {
+    let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(30)));
+    let described = match admin.describe_configs([&ResourceSpecifier::Topic(&topic.name)], &opts).await {
+        Ok(d) => d,
+        Err(e) => {
+            // As Kafka: a broker that will not describe configs is not a reason to refuse to start.
+            tracing::warn!(topic = %topic.name, error = %e, "cannot check the cleanup policy of the topic");
+            return Ok(());
+        }
+    };
+    let Some(Ok(resource)) = described.into_iter().next() else {
+        tracing::warn!(topic = %topic.name, "cannot check the cleanup policy of the topic");
+        return Ok(());
+    };
+    let policy = resource.get("cleanup.policy").and_then(|e| e.value.clone()).unwrap_or_default();
+    let mut values: Vec<String> = policy.split(',').map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()).collect();
+    values.sort();
+    values.dedup();
+    if values != ["compact"] {
+        return Err(RuntimeError::Config(cleanup_policy_message(topic, &policy)));
+    }
+    Ok(())
+}
+
+fn cleanup_policy_message(topic: &TopicSettings, found: &str) -> String {
+    format!(
+        "Topic '{t}' supplied via the '{p}' property is required to have 'cleanup.policy=compact' to guarantee consistency and durability of {what}, but found the topic currently has 'cleanup.policy={found}'. Continuing would likely result in eventually losing {what} and problems restarting this Connect cluster in the future. Change the '{p}' property in the Connect worker configurations to use a topic with 'cleanup.policy=compact'.",
+        t = topic.name,
+        p = topic.property,
+        what = topic.purpose,
+    )
+}
+
+/// The config topic keeps one total order of configs; more partitions would break it.
+pub fn check_config_topic_partitions(topic: &str, partitions: usize) -> Result<(), RuntimeError> {
+    if partitions > 1 {
+        return Err(RuntimeError::Config(format!(
+            "Topic '{topic}' supplied via the 'config.storage.topic' property is required to have a single partition in order to guarantee consistency of connector configurations, but found {partitions} partitions."
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_kafkas() {
+        let t = TopicSettings {
+            name: "connect-status".into(),
+            property: "status.storage.topic",
+            partitions: 5,
+            replication_factor: 1,
+            configs: Default::default(),
+            purpose: "connector and task statuses",
+        };
+        assert_eq!(
+            cleanup_policy_message(&t, "delete"),
+            "Topic 'connect-status' supplied via the 'status.storage.topic' property is required to have 'cleanup.policy=compact' to guarantee consistency and durability of connector and task statuses, but found the topic currently has 'cleanup.policy=delete'. Continuing would likely result in eventually losing connector and task statuses and problems restarting this Connect cluster in the future. Change the 'status.storage.topic' property in the Connect worker configurations to use a topic with 'cleanup.policy=compact'."
+        );
+        assert!(check_config_topic_partitions("c", 1).is_ok());
+        assert_eq!(
+            check_config_topic_partitions("c", 3).expect_err("three").to_string(),
+            "Topic 'c' supplied via the 'config.storage.topic' property is required to have a single partition in order to guarantee consistency of connector configurations, but found 3 partitions."
+        );
+    }
+}
