@@ -218,7 +218,28 @@ impl Drop for JavaConnect {
     }
 }
 
+impl JavaConnect {
+    /// SIGTERM (offsets flushed, group left), then wait up to 60 s.
+    pub fn terminate(mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !matches!(self.0.try_wait(), Ok(Some(_))) {
+            assert!(Instant::now() < deadline, "Apache Kafka Connect did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 pub fn start_java_connect(dir: &Path, worker: &str, connectors: &[PathBuf], port: u16) -> JavaConnect {
+    start_java_connect_class(dir, "org.apache.kafka.connect.cli.ConnectStandalone", worker, connectors, port)
+}
+
+/// Apache Kafka Connect in distributed mode (`ConnectDistributed`).
+pub fn start_java_connect_distributed(dir: &Path, worker: &str, port: u16) -> JavaConnect {
+    start_java_connect_class(dir, "org.apache.kafka.connect.cli.ConnectDistributed", worker, &[], port)
+}
+
+fn start_java_connect_class(dir: &Path, class: &str, worker: &str, connectors: &[PathBuf], port: u16) -> JavaConnect {
     let wpath = dir.join("java-worker.properties");
     std::fs::write(&wpath, worker).unwrap();
     let log4j = dir.join("log4j.properties");
@@ -228,7 +249,7 @@ pub fn start_java_connect(dir: &Path, worker: &str, connectors: &[PathBuf], port
         .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
         .arg("-cp")
         .arg(format!("{}/*", connect_libs().display()))
-        .arg("org.apache.kafka.connect.cli.ConnectStandalone")
+        .arg(class)
         .arg(&wpath)
         .args(connectors)
         .current_dir(dir)
