@@ -278,6 +278,21 @@ impl DistributedHerder {
                 self.request_rejoin("taking too long to read the log");
                 return None;
             }
+            let local = self.config_log.offset();
+            if local < assignment.config_offset {
+                // The whole topic is read and still short of the leader's offset: the leader
+                // reads another topic. Starting work from a config we cannot see would be
+                // wrong; try again later.
+                tracing::error!(
+                    topic = %self.config.config_topic.name,
+                    local_offset = local,
+                    leader_offset = assignment.config_offset,
+                    leader = %assignment.leader_url,
+                    "this worker's config topic ends before the offset the leader assigned work at: the workers of group '{}' disagree on config.storage.topic (or on bootstrap.servers); fix the worker configurations",
+                    self.config.group_id
+                );
+                return Some(Duration::from_secs(10));
+            }
         }
         let revoked = assignor::to_work(assignment.revoked.as_deref().unwrap_or_default());
         let assigned = assignor::to_work(assignment.assigned.as_deref().unwrap_or_default());
@@ -696,6 +711,17 @@ impl DistributedHerder {
             })
             .collect();
         let snapshot = self.config_log.with(|s| ClusterSnapshot { config_offset: s.offset, connectors: s.work() });
+        for m in members.iter().filter(|m| m.metadata.config_offset > snapshot.config_offset) {
+            // After reading to the end, a member that is further along reads another topic.
+            tracing::error!(
+                member = %m.metadata.url,
+                member_offset = m.metadata.config_offset,
+                leader_offset = snapshot.config_offset,
+                topic = %self.config.config_topic.name,
+                "a member reports a config offset beyond the end of this worker's config topic: the workers of group '{}' disagree on config.storage.topic (or on bootstrap.servers); fix the worker configurations",
+                self.config.group_id
+            );
+        }
         let result = self.assignor.lock().unwrap_or_else(|p| p.into_inner()).assign(
             &input.leader_id,
             protocol.version(),
