@@ -112,6 +112,63 @@ sink_run() { # $1 = REST port, $2 = pid, $3 = topic, $4 = run id
   awk -v n="$records" -v ms=$((t1 - t0)) -v c=$((c1 - c0)) -v clk="$clk" 'BEGIN { if (ms < 1) ms = 1; printf "%.0f %.2f\n", n * 1000 / ms, c / clk * 1000000 / n }'
 }
 
+# Failover: three distributed workers with six file source connectors; one worker is SIGKILLed
+# and the time until every connector and task is RUNNING on a survivor is printed (ms). Apache
+# Kafka Connect runs with scheduled.rebalance.max.delay.ms=0: with its default (300000) it holds
+# a vanished worker's work for five minutes by design. Tributary runs with its defaults.
+running_without() { # $1 = REST port to ask, $2 = worker id that must run nothing, $3 = group
+  local i s
+  for i in 1 2 3 4 5 6; do
+    s="$(curl -sf "http://127.0.0.1:$1/connectors/fo-$3-$i/status")" || return 1
+    echo "$s" | jq -e --arg w "$2" '.connector.state == "RUNNING" and .connector.worker_id != $w and (.tasks | length) == 1
+      and .tasks[0].state == "RUNNING" and .tasks[0].worker_id != $w' >/dev/null || return 1
+  done
+}
+
+failover_run() { # $1 = engine, $2 = run id
+  local group="fo$2$$" ports=(29495 29496 29497) wpids=() p i
+  for p in "${ports[@]}"; do
+    cat > "$work/fo-$p.properties" <<PROPS
+bootstrap.servers=$kafka
+group.id=$group
+config.storage.topic=$group-configs
+offset.storage.topic=$group-offsets
+status.storage.topic=$group-status
+config.storage.replication.factor=1
+offset.storage.replication.factor=1
+status.storage.replication.factor=1
+key.converter=org.apache.kafka.connect.storage.StringConverter
+value.converter=org.apache.kafka.connect.storage.StringConverter
+listeners=http://127.0.0.1:$p
+rest.advertised.host.name=127.0.0.1
+PROPS
+    if [ "$1" = tributary ]; then
+      TRIBUTARY_LOG=warn "$bin"/tributary distributed "$work/fo-$p.properties" 2>>"$work/fo-$1.log" &
+    else
+      echo "scheduled.rebalance.max.delay.ms=0" >> "$work/fo-$p.properties"
+      java -Xms128m -Xmx512m "-Dlog4j.configuration=file:$work/log4j.properties" -cp ".kafka/connect-libs/*" \
+        org.apache.kafka.connect.cli.ConnectDistributed "$work/fo-$p.properties" 2>>"$work/fo-$1.log" &
+    fi
+    wpids+=("$!"); pids+=("$!")
+  done
+  local limit=$(( $(now_ms) + 240000 ))
+  for i in 1 2 3 4 5 6; do
+    printf 'a\nb\n' > "$work/fo-$i.txt"
+    # Writes are refused (409) until the group has formed; any worker forwards to the leader.
+    until post "${ports[$((i % 3))]}" "{\"name\":\"fo-$group-$i\",\"config\":{\"connector.class\":\"FileStreamSource\",\"file\":\"$work/fo-$i.txt\",\"topic\":\"fo-$group-$i\",\"topic.creation.default.partitions\":\"1\",\"topic.creation.default.replication.factor\":\"1\"}}"; do
+      give_up_after "$limit" "the $1 cluster did not accept connectors"; sleep 0.2
+    done
+  done
+  until running_without "${ports[0]}" none "$group"; do give_up_after "$limit" "the $1 connectors were not RUNNING"; sleep 0.2; done
+  sleep 2
+  local t0; t0="$(now_ms)"
+  kill -9 "${wpids[2]}"
+  until running_without "${ports[0]}" "127.0.0.1:${ports[2]}" "$group"; do give_up_after "$limit" "the $1 cluster did not fail over"; sleep 0.05; done
+  echo $(( $(now_ms) - t0 ))
+  kill "${wpids[0]}" "${wpids[1]}" 2>/dev/null || true
+  wait "${wpids[@]}" 2>/dev/null || true
+}
+
 declare -A result
 measure_engine() { # $1 = engine, $2 = REST port
   start_worker "$1" "$2"
@@ -141,6 +198,9 @@ measure_engine() { # $1 = engine, $2 = REST port
   sleep 5
   result[$1,rss100]="$(rss_mb "$worker_pid")"
   kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
+  local f=()
+  for i in $(seq 1 "$runs"); do f+=("$(failover_run "$1" "$i")"); done
+  result[$1,failover]="$(printf '%s\n' "${f[@]}" | median)"
 }
 
 raw=(); rawc=()
@@ -173,6 +233,9 @@ first to the last record at the destination; CPU = user+sys of the worker proces
 | idle RSS (MB) | ${result[$t,idle_rss]} | ${result[$j,idle_rss]} | | | |
 | RSS with 100 file connectors (MB) | ${result[$t,rss100]} | ${result[$j,rss100]} | | | |
 | start-up to REST answering (ms) | ${result[$t,startup]} | ${result[$j,startup]} | | | |
+| failover: SIGKILL 1 of 3 workers → its work RUNNING elsewhere (ms) | ${result[$t,failover]} | ${result[$j,failover]} ¹ | | $(ratio "${result[$t,failover]}" "${result[$j,failover]}") | |
+
+¹ Apache Kafka Connect with \`scheduled.rebalance.max.delay.ms=0\`; with its default (300000) it waits five minutes before moving a vanished worker's work.
 TABLE
 )"
 echo "$table"

@@ -40,6 +40,20 @@ impl Cluster {
         )
     }
 
+    /// `n` workers started together (they create and check the internal topics concurrently).
+    fn start_many(&self, dir: &Path, n: usize) -> Vec<WorkerProcess> {
+        let workers: Vec<WorkerProcess> = (0..n)
+            .map(|_| {
+                let port = free_port();
+                WorkerProcess::start_mode(dir, "distributed", &self.props(port), &[], port)
+            })
+            .collect();
+        for w in &workers {
+            wait_until(Duration::from_secs(30), "the workers to join their group", || http(w.port, "GET", "/health", None).is_ok_and(|r| r.0 == 200));
+        }
+        workers
+    }
+
     fn start(&self, dir: &Path) -> WorkerProcess {
         let port = free_port();
         let w = WorkerProcess::start_mode(dir, "distributed", &self.props(port), &[], port);
@@ -81,6 +95,36 @@ fn task_starts(w: &WorkerProcess) -> BTreeMap<String, usize> {
     out
 }
 
+/// Every record of every partition of `topic`: (key, value), values as text, `None` = tombstone.
+fn all_records(topic: &str) -> Vec<(String, Option<String>)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message;
+    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", bootstrap()).set("group.id", unique("reader")).create().unwrap();
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    let mut total = 0;
+    for p in metadata.topics()[0].partitions() {
+        tpl.add_partition_offset(topic, p.id(), rdkafka::Offset::Beginning).unwrap();
+        let (low, high) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10)).unwrap();
+        total += high - low;
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (out.len() as i64) < total && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
+            out.push((text(m.key()).unwrap_or_default(), text(m.payload())));
+        }
+    }
+    out
+}
+
+/// The latest value of `key` among `records`.
+fn latest<'a>(records: &'a [(String, Option<String>)], key: &str) -> Option<&'a Option<String>> {
+    records.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
 fn append_lines(path: &Path, from: usize, n: usize) {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
@@ -102,7 +146,7 @@ fn three_workers_share_connectors_and_survive_a_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     eprintln!("dir {:?}", dir.path());
     let cluster = Cluster::new();
-    let workers: Vec<WorkerProcess> = (0..3).map(|_| cluster.start(dir.path())).collect();
+    let workers = cluster.start_many(dir.path(), 3);
     let names: Vec<String> = (0..6).map(|i| format!("src-{i}")).collect();
     let mut initial = BTreeMap::new();
     for (i, n) in names.iter().enumerate() {
@@ -194,6 +238,16 @@ fn three_workers_share_connectors_and_survive_a_sigkill() {
             }
         }
     }
+
+    // A worker that stops cleanly leaves the group: its work moves at once, no session timeout.
+    let leaving = workers.remove(1);
+    let leaving_id = format!("127.0.0.1:{}", leaving.port);
+    let stopped_at = Instant::now();
+    assert_eq!(leaving.terminate(), Some(0));
+    wait_until(Duration::from_secs(10), "the stopped worker's work RUNNING elsewhere", || {
+        running(workers[0].port, &names).is_some_and(|p| p.values().all(|(c, t)| *c != leaving_id && *t != leaving_id))
+    });
+    eprintln!("work moved {:?} after SIGTERM", stopped_at.elapsed());
 }
 
 #[test]
@@ -241,6 +295,36 @@ fn new_connectors_move_nothing_and_a_cluster_restart_restores_everything() {
         let s = json(port, "GET", "/connectors/b/status", None).1;
         s["connector"]["state"] == "PAUSED" && s["tasks"][0]["state"] == "PAUSED"
     });
+    // What the topics hold is Kafka Connect's documented format (reference §5).
+    let configs = all_records(&cluster.config_topic);
+    let a_file = dir.path().join("a.txt");
+    let a_config =
+        serde_json::json!({"properties": {"connector.class": "FileStreamSource", "file": a_file, "name": "a", "topic": format!("{}-a", cluster.group)}});
+    assert_eq!(latest(&configs, "connector-a").cloned().flatten().map(|v| serde_json::from_str::<Value>(&v).unwrap()), Some(a_config));
+    assert_eq!(latest(&configs, "commit-a"), Some(&Some(r#"{"tasks":1}"#.to_owned())));
+    let task: Value = serde_json::from_str(latest(&configs, "task-a-0").cloned().flatten().as_deref().unwrap_or("null")).unwrap();
+    assert_eq!(task["properties"]["task.class"], "org.apache.kafka.connect.file.FileStreamSourceTask");
+    assert_eq!(latest(&configs, "target-state-d"), Some(&Some(r#"{"state":"PAUSED","state.v2":"STOPPED"}"#.to_owned())));
+    assert_eq!(latest(&configs, "target-state-b"), Some(&Some(r#"{"state":"PAUSED","state.v2":"PAUSED"}"#.to_owned())));
+    assert_eq!(latest(&configs, "connector-e"), Some(&None), "deleted: a tombstone");
+    let key: Value = serde_json::from_str(latest(&configs, "session-key").cloned().flatten().as_deref().unwrap_or("null")).unwrap();
+    assert_eq!((key["algorithm"].as_str(), key["key"].as_str().map(str::len)), (Some("HmacSHA256"), Some(44)), "{key}");
+    let statuses = all_records(&cluster.status_topic);
+    let status: Value = serde_json::from_str(latest(&statuses, "status-task-b-0").cloned().flatten().as_deref().unwrap_or("null")).unwrap();
+    assert_eq!((status["state"].as_str(), status["trace"].is_null(), status["generation"].is_i64()), (Some("PAUSED"), true, true), "{status}");
+    assert!(status["worker_id"].as_str().is_some_and(|w| w.starts_with("127.0.0.1:")), "{status}");
+    let offsets = all_records(&cluster.offset_topic);
+    let a_key = serde_json::json!(["a", {"filename": a_file}]).to_string();
+    assert_eq!(latest(&offsets, &a_key), Some(&Some(r#"{"position":10100}"#.to_owned())), "{offsets:?}");
+
+    // KIP-875 through a follower: the stopped d's offsets reset (forwarded to the leader).
+    assert_eq!(json(workers[2].port, "PUT", "/connectors/d/stop", None).0, 204);
+    let (code, body) = json(workers[1].port, "DELETE", "/connectors/d/offsets", None);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json(port, "GET", "/connectors/d/offsets", None).1, serde_json::json!({"offsets": []}));
+    let (code, body) = json(workers[1].port, "DELETE", "/connectors/a/offsets", None);
+    assert_eq!((code, body["message"].as_str().map(|m| m.starts_with("Connectors must be in the STOPPED state"))), (400, Some(true)));
+
     // Records the config topic cannot parse are logged and skipped by every worker.
     let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap();
     producer.send(BaseRecord::to(&cluster.config_topic).key("connector-garbage").payload("not json")).unwrap();

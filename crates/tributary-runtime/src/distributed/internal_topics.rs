@@ -38,28 +38,42 @@ pub async fn ensure(admin: &Admin, topic: &TopicSettings) -> Result<bool, Runtim
 }
 
 /// An existing topic must be compacted, or this cluster would eventually lose what it keeps.
+/// A topic another worker has just created may not report its configs yet: asked again for a
+/// few seconds, then (as Kafka does when it cannot describe a topic) logged and accepted.
 async fn check_cleanup_policy(admin: &Admin, topic: &TopicSettings) -> Result<(), RuntimeError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match cleanup_policy(admin, &topic.name).await {
+            Some(policy) => {
+                let mut values: Vec<String> = policy.split(',').map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()).collect();
+                values.sort();
+                values.dedup();
+                if values != ["compact"] {
+                    return Err(RuntimeError::Config(cleanup_policy_message(topic, &policy)));
+                }
+                return Ok(());
+            }
+            None if tokio::time::Instant::now() >= deadline => {
+                tracing::warn!(topic = %topic.name, "cannot read the cleanup policy of the topic; assuming it is compacted");
+                return Ok(());
+            }
+            None => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// The topic's `cleanup.policy`, when the broker reports one.
+async fn cleanup_policy(admin: &Admin, topic: &str) -> Option<String> {
     let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(30)));
-    let described = match admin.describe_configs([&ResourceSpecifier::Topic(&topic.name)], &opts).await {
+    let described = match admin.describe_configs([&ResourceSpecifier::Topic(topic)], &opts).await {
         Ok(d) => d,
         Err(e) => {
-            // As Kafka: a broker that will not describe configs is not a reason to refuse to start.
-            tracing::warn!(topic = %topic.name, error = %e, "cannot check the cleanup policy of the topic");
-            return Ok(());
+            tracing::debug!(topic, error = %e, "describing the topic's configs failed");
+            return None;
         }
     };
-    let Some(Ok(resource)) = described.into_iter().next() else {
-        tracing::warn!(topic = %topic.name, "cannot check the cleanup policy of the topic");
-        return Ok(());
-    };
-    let policy = resource.get("cleanup.policy").and_then(|e| e.value.clone()).unwrap_or_default();
-    let mut values: Vec<String> = policy.split(',').map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()).collect();
-    values.sort();
-    values.dedup();
-    if values != ["compact"] {
-        return Err(RuntimeError::Config(cleanup_policy_message(topic, &policy)));
-    }
-    Ok(())
+    let resource = described.into_iter().next()?.ok()?;
+    resource.get("cleanup.policy").and_then(|e| e.value.clone()).filter(|v| !v.is_empty())
 }
 
 fn cleanup_policy_message(topic: &TopicSettings, found: &str) -> String {

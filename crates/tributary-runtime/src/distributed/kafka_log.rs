@@ -157,12 +157,25 @@ impl KafkaBasedLog {
     /// Waits until everything written to the topic before this call has been handed to the
     /// callback; fails after `timeout`.
     pub async fn read_to_end(&self, timeout: Duration) -> Result<(), RuntimeError> {
-        let ends = {
+        let started = tokio::time::Instant::now();
+        let mut backoff = Duration::from_millis(100);
+        let ends = loop {
             let (consumer, topic, partitions) = (self.consumer.clone(), self.topic.clone(), self.partitions.clone());
-            tokio::task::spawn_blocking(move || end_offsets(&consumer, &topic, &partitions))
+            let found = tokio::task::spawn_blocking(move || end_offsets(&consumer, &topic, &partitions))
                 .await
-                .map_err(|e| RuntimeError::Other(format!("end offset lookup panicked: {e}")))??
+                .map_err(|e| RuntimeError::Other(format!("end offset lookup panicked: {e}")))?;
+            match found {
+                Ok(ends) => break ends,
+                // Leadership moves (a topic just created, a broker restarting): ask again.
+                Err(e) if started.elapsed() + backoff < timeout => {
+                    tracing::debug!(topic = %self.topic, error = %e, "reading end offsets failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+                Err(e) => return Err(e),
+            }
         };
+        let timeout = timeout.saturating_sub(started.elapsed());
         let caught_up = || {
             let by = self.positions.by_partition.lock().unwrap_or_else(|p| p.into_inner());
             ends.iter().all(|(p, end)| *end <= 0 || by.get(p).is_some_and(|pos| pos >= end))
