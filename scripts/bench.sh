@@ -125,8 +125,11 @@ running_without() { # $1 = REST port to ask, $2 = worker id that must run nothin
   done
 }
 
-failover_run() { # $1 = engine, $2 = run id
-  local group="fo$2$$" ports=(29495 29496 29497) wpids=() p i
+failover_run() { # $1 = engine, $2 = run id; runs in a subshell, so it cleans up after itself
+  local group="fo$2$$" ports=(29495 29496 29497) p i
+  # Not local: the EXIT trap runs after the function's locals are gone.
+  wpids=()
+  trap 'kill -9 "${wpids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
   for p in "${ports[@]}"; do
     cat > "$work/fo-$p.properties" <<PROPS
 bootstrap.servers=$kafka
@@ -143,11 +146,11 @@ listeners=http://127.0.0.1:$p
 rest.advertised.host.name=127.0.0.1
 PROPS
     if [ "$1" = tributary ]; then
-      TRIBUTARY_LOG=warn "$bin"/tributary distributed "$work/fo-$p.properties" 2>>"$work/fo-$1.log" &
+      TRIBUTARY_LOG=warn "$bin"/tributary distributed "$work/fo-$p.properties" >>"$work/fo-$1.log" 2>&1 &
     else
       echo "scheduled.rebalance.max.delay.ms=0" >> "$work/fo-$p.properties"
       java -Xms128m -Xmx512m "-Dlog4j.configuration=file:$work/log4j.properties" -cp ".kafka/connect-libs/*" \
-        org.apache.kafka.connect.cli.ConnectDistributed "$work/fo-$p.properties" 2>>"$work/fo-$1.log" &
+        org.apache.kafka.connect.cli.ConnectDistributed "$work/fo-$p.properties" >>"$work/fo-$1.log" 2>&1 &
     fi
     wpids+=("$!"); pids+=("$!")
   done
@@ -155,7 +158,9 @@ PROPS
   for i in 1 2 3 4 5 6; do
     printf 'a\nb\n' > "$work/fo-$i.txt"
     # Writes are refused (409) until the group has formed; any worker forwards to the leader.
-    until post "${ports[$((i % 3))]}" "{\"name\":\"fo-$group-$i\",\"config\":{\"connector.class\":\"FileStreamSource\",\"file\":\"$work/fo-$i.txt\",\"topic\":\"fo-$group-$i\",\"topic.creation.default.partitions\":\"1\",\"topic.creation.default.replication.factor\":\"1\"}}"; do
+    # PUT creates or updates, so a retry after a reply that was lost is harmless.
+    until curl -sf -X PUT -H 'Content-Type: application/json' "http://127.0.0.1:${ports[$((i % 3))]}/connectors/fo-$group-$i/config" \
+      -d "{\"connector.class\":\"FileStreamSource\",\"file\":\"$work/fo-$i.txt\",\"topic\":\"fo-$group-$i\",\"topic.creation.default.partitions\":\"1\",\"topic.creation.default.replication.factor\":\"1\"}" >/dev/null; do
       give_up_after "$limit" "the $1 cluster did not accept connectors"; sleep 0.2
     done
   done
@@ -165,8 +170,8 @@ PROPS
   kill -9 "${wpids[2]}"
   until running_without "${ports[0]}" "127.0.0.1:${ports[2]}" "$group"; do give_up_after "$limit" "the $1 cluster did not fail over"; sleep 0.05; done
   echo $(( $(now_ms) - t0 ))
-  kill "${wpids[0]}" "${wpids[1]}" 2>/dev/null || true
-  wait "${wpids[@]}" 2>/dev/null || true
+  kill -9 "${wpids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
 }
 
 declare -A result
@@ -203,13 +208,22 @@ measure_engine() { # $1 = engine, $2 = REST port
   result[$1,failover]="$(printf '%s\n' "${f[@]}" | median)"
 }
 
-raw=(); rawc=()
+raw=(); rawc=(); rawcpu=(); rawccpu=()
+# The raw client's own CPU per million (whole process: start-up included, a small overestimate).
+raw_cpu() { sed -n 's/.*cpu_ticks=\([0-9]*\).*/\1/p' | awk -v n="$records" -v clk="$clk" '{printf "%.2f\n", $1 / clk * 1000000 / n}'; }
 for i in $(seq 1 "$runs"); do
-  raw+=("$("$bin"/raw-client produce "$kafka" "bench-raw-$i-$$" "$records" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
-  rawc+=("$("$bin"/raw-client consume "$kafka" "bench-raw-$i-$$" "$records" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
+  out="$("$bin"/raw-client produce "$kafka" "bench-raw-$i-$$" "$records")"
+  raw+=("$(echo "$out" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
+  rawcpu+=("$(echo "$out" | raw_cpu)")
+  out="$("$bin"/raw-client consume "$kafka" "bench-raw-$i-$$" "$records" "$work/raw-sink.txt")"
+  rawc+=("$(echo "$out" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
+  rawccpu+=("$(echo "$out" | raw_cpu)")
+  rm -f "$work/raw-sink.txt"
 done
 raw_p="$(printf '%s\n' "${raw[@]}" | median)"
 raw_c="$(printf '%s\n' "${rawc[@]}" | median)"
+raw_p_cpu="$(printf '%s\n' "${rawcpu[@]}" | median)"
+raw_c_cpu="$(printf '%s\n' "${rawccpu[@]}" | median)"
 measure_engine tributary "$trib_port"
 measure_engine java "$java_port"
 
@@ -227,9 +241,9 @@ first to the last record at the destination; CPU = user+sys of the worker proces
 | file → topic, StringConverter (rec/s) | ${result[$t,src]} | ${result[$j,src]} | $raw_p | $(ratio "${result[$t,src]}" "${result[$j,src]}") | $(ratio "${result[$t,src]}" "$raw_p") |
 | file → topic, JsonConverter (rec/s) | ${result[$t,json]} | ${result[$j,json]} | | $(ratio "${result[$t,json]}" "${result[$j,json]}") | |
 | topic → file (rec/s) | ${result[$t,sink]} | ${result[$j,sink]} | $raw_c | $(ratio "${result[$t,sink]}" "${result[$j,sink]}") | $(ratio "${result[$t,sink]}" "$raw_c") |
-| CPU s per million, file → topic (String) | ${result[$t,src_cpu]} | ${result[$j,src_cpu]} | | | |
+| CPU s per million, file → topic (String) | ${result[$t,src_cpu]} | ${result[$j,src_cpu]} | $raw_p_cpu | | |
 | CPU s per million, file → topic (Json) | ${result[$t,json_cpu]} | ${result[$j,json_cpu]} | | | |
-| CPU s per million, topic → file | ${result[$t,sink_cpu]} | ${result[$j,sink_cpu]} | | | |
+| CPU s per million, topic → file | ${result[$t,sink_cpu]} | ${result[$j,sink_cpu]} | $raw_c_cpu | | |
 | idle RSS (MB) | ${result[$t,idle_rss]} | ${result[$j,idle_rss]} | | | |
 | RSS with 100 file connectors (MB) | ${result[$t,rss100]} | ${result[$j,rss100]} | | | |
 | start-up to REST answering (ms) | ${result[$t,startup]} | ${result[$j,startup]} | | | |

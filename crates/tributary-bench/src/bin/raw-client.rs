@@ -1,7 +1,9 @@
-//! `raw-client produce|consume|wait BOOTSTRAP TOPIC RECORDS [SIZE]`: sends or reads RECORDS records of
-//! SIZE bytes (default 100) with the worker's client settings, then prints one line of
-//! `key=value` results (records, seconds, records_per_sec). Produce creates the topic (one
-//! partition) if needed; consume reads from the beginning until it has RECORDS records.
+//! `raw-client produce|consume|wait BOOTSTRAP TOPIC RECORDS [SIZE|FILE]`: sends or reads RECORDS
+//! records of SIZE bytes (default 100) with the worker's client settings, then prints one line
+//! of `key=value` results (records, seconds, records_per_sec). Produce creates the topic (one
+//! partition) if needed; consume reads from the beginning until it has RECORDS records and, when
+//! FILE is given, appends each value and a newline to it, as FileStreamSink does: the baseline a
+//! sink worker is measured against.
 
 use futures_util::FutureExt;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -39,12 +41,12 @@ async fn main() -> ExitCode {
     }
     let result = match mode.as_str() {
         "produce" => produce(bootstrap, topic, records, size).await,
-        "consume" => consume(bootstrap, topic, records).await,
+        "consume" => consume(bootstrap, topic, records, args.get(4).map(std::path::PathBuf::from)).await,
         _ => Err("mode must be produce, consume or wait".to_owned()),
     };
     match result {
         Ok(secs) => {
-            println!("mode={mode} records={records} seconds={secs:.3} records_per_sec={:.0}", records as f64 / secs);
+            println!("mode={mode} records={records} seconds={secs:.3} records_per_sec={:.0} cpu_ticks={}", records as f64 / secs, cpu_ticks());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -114,13 +116,21 @@ async fn wait(bootstrap: &str, topic: &str, records: usize) -> Result<(u128, u12
     }
 }
 
-async fn consume(bootstrap: &str, topic: &str, records: usize) -> Result<f64, String> {
+async fn consume(bootstrap: &str, topic: &str, records: usize, file: Option<std::path::PathBuf>) -> Result<f64, String> {
+    use rdkafka::Message;
+    use std::io::Write;
     let mut config = ClientConfig::new();
+    // The worker's sink consumer settings (kafka::consumer_config).
     config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("raw-client-{}", std::process::id()))
         .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest");
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.queue.backoff.ms", "10");
+    let mut out = match &file {
+        Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?)),
+        None => None,
+    };
     // RAW_CLIENT_CONSUMER="key=value,..." adds settings, to compare with the worker's consumer.
     for kv in std::env::var("RAW_CLIENT_CONSUMER").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
         if let Some((k, v)) = kv.split_once('=') {
@@ -133,13 +143,31 @@ async fn consume(bootstrap: &str, topic: &str, records: usize) -> Result<f64, St
     let mut n = 0;
     while n < records {
         match tokio::time::timeout(Duration::from_secs(60), consumer.recv()).await {
-            Ok(Ok(_)) => {
+            Ok(Ok(m)) => {
                 start.get_or_insert_with(Instant::now);
+                if let Some(out) = out.as_mut() {
+                    out.write_all(m.payload().unwrap_or_default()).and_then(|_| out.write_all(b"\n")).map_err(|e| e.to_string())?;
+                }
                 n += 1;
             }
             Ok(Err(e)) => return Err(e.to_string()),
             Err(_) => return Err(format!("timed out after {n} records")),
         }
     }
+    if let Some(out) = out.as_mut() {
+        out.flush().map_err(|e| e.to_string())?;
+    }
     Ok(start.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0))
+}
+
+/// User + system CPU of this process so far, in clock ticks (`/proc/self/stat` fields 14 and 15),
+/// so the benchmark can put the raw client's CPU per million records beside the workers'.
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state), so fields 14 and 15 are at 11 and 12.
+    let get = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    get(11) + get(12)
 }
