@@ -401,3 +401,37 @@ fn internal_requests_must_be_signed_and_bad_topics_are_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn one_eager_worker_makes_the_group_eager_and_it_still_fails_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::new();
+    let mut workers = cluster.start_many(dir.path(), 2);
+    // As in Kafka, a single worker with connect.protocol=eager downgrades the whole group.
+    let port = free_port();
+    let props = format!("{}connect.protocol=eager\n", cluster.props(port));
+    let eager = WorkerProcess::start_mode(dir.path(), "distributed", &props, &[], port);
+    wait_until(Duration::from_secs(30), "the eager worker to join", || http(port, "GET", "/health", None).is_ok_and(|r| r.0 == 200));
+    let names: Vec<String> = (0..3).map(|i| format!("e-{i}")).collect();
+    for n in &names {
+        let file = dir.path().join(format!("{n}.txt"));
+        write_lines(&file, 50);
+        assert_eq!(json(port, "POST", "/connectors", Some(&source_config(n, &file, &format!("{}-{n}", cluster.group)))).0, 201);
+    }
+    let mut placement = None;
+    wait_until(Duration::from_secs(60), "all RUNNING under the eager protocol", || {
+        placement = running(workers[0].port, &names);
+        placement.is_some()
+    });
+    assert!(workers.iter().chain([&eager]).all(|w| w.log_text().contains("protocol=\"default\"")), "the group elected `default`");
+    let victim = workers.remove(0);
+    let victim_id = format!("127.0.0.1:{}", victim.port);
+    victim.kill();
+    wait_until(Duration::from_secs(30), "its work RUNNING on the others", || {
+        running(port, &names).is_some_and(|p| p.values().all(|(c, t)| *c != victim_id && *t != victim_id))
+    });
+    for n in &names {
+        let topic = format!("{}-{n}", cluster.group);
+        wait_until(Duration::from_secs(20), &format!("{n}'s 50 lines"), || high_watermark(&bootstrap(), &topic) >= 50);
+    }
+}

@@ -176,11 +176,6 @@ impl DistributedConfig {
             "compatible" => Protocol::Compatible,
             _ => Protocol::Sessioned,
         };
-        if protocol == Protocol::Eager {
-            return Err(RuntimeError::Config(format!(
-                "Invalid worker configuration: {CONNECT_PROTOCOL}=eager is not supported by this version of Tributary; use 'compatible' or 'sessioned' (incremental cooperative rebalancing)"
-            )));
-        }
         let partitions = |k: &str| parsed.int(k).unwrap_or(-1);
         Ok(Self {
             group_id: required(GROUP_ID)?,

@@ -234,6 +234,7 @@ impl DistributedHerder {
                 if !revoked.is_empty() {
                     self.stops.send_modify(|(requested, _)| *requested += 1);
                 }
+                let eager = Protocol::from_name(protocol) == Some(Protocol::Eager);
                 self.update_view(|v| {
                     v.member_id = member_id.clone();
                     v.leader_id = leader_id.clone();
@@ -241,8 +242,13 @@ impl DistributedHerder {
                     v.generation = *generation;
                     v.protocol = Protocol::from_name(protocol);
                     v.rebalancing = false;
-                    v.owned.retain(|w| !revoked.contains(w));
-                    v.owned.extend(assigned);
+                    if eager {
+                        // An eager assignment is the member's whole set, not a change to it.
+                        v.owned = assigned;
+                    } else {
+                        v.owned.retain(|w| !revoked.contains(w));
+                        v.owned.extend(assigned);
+                    }
                 });
             }
             GroupEvent::Rebalancing => self.update_view(|v| v.rebalancing = true),
@@ -668,15 +674,21 @@ impl DistributedHerder {
         if tokio::time::timeout(wait, stops.wait_for(|(requested, done)| done >= requested)).await.is_err() {
             tracing::warn!("revoked work did not stop in time; rejoining anyway");
         }
+        if self.view().protocol == Some(Protocol::Eager) && !self.view().owned.is_empty() {
+            // Eager (`default`): every member stops all its work before it rejoins, and the
+            // leader hands everything out afresh (Kafka's onJoinPrepare).
+            self.stops.send_modify(|(requested, _)| *requested += 1);
+            self.update_view(|v| v.owned.clear());
+            self.converge().await;
+        }
         let view = self.view();
         let offset = self.config_log.offset();
-        // Eager is not offered: a group that elected it would expect this worker to drop all
-        // its work on every rebalance.
-        let offered: Vec<Protocol> = Protocol::offered(self.config.protocol).iter().copied().filter(|p| *p != Protocol::Eager).collect();
-        offered
-            .into_iter()
-            .map(|p| {
-                let current = (!view.owned.is_empty()).then(|| Assignment {
+        // As Kafka: a worker offers the protocols its setting allows, best first; the group
+        // elects one all members offer (one `eager` worker makes the whole group eager).
+        Protocol::offered(self.config.protocol)
+            .iter()
+            .map(|&p| {
+                let current = (p != Protocol::Eager && !view.owned.is_empty()).then(|| Assignment {
                     version: p.version(),
                     error: NO_ERROR,
                     leader: view.leader_id.clone(),
@@ -722,18 +734,27 @@ impl DistributedHerder {
                 self.config.group_id
             );
         }
-        let result = self.assignor.lock().unwrap_or_else(|p| p.into_inner()).assign(
-            &input.leader_id,
-            protocol.version(),
-            input.generation,
-            &members,
-            &snapshot,
-            std::time::Instant::now(),
-        );
+        let eager = protocol == Protocol::Eager;
+        let result = if eager {
+            assignor::assign_eager(&input.leader_id, &members, &snapshot)
+        } else {
+            self.assignor.lock().unwrap_or_else(|p| p.into_inner()).assign(
+                &input.leader_id,
+                protocol.version(),
+                input.generation,
+                &members,
+                &snapshot,
+                std::time::Instant::now(),
+            )
+        };
         // Remember who runs what, for forwarding restarts to owners.
         let mut owners = BTreeMap::new();
         for m in &members {
-            let current = m.metadata.current_assignment.as_ref().and_then(|a| a.assigned.as_deref()).map(assignor::to_work).unwrap_or_default();
+            let current = match eager {
+                // Eager members hold nothing between rebalances.
+                true => Default::default(),
+                false => m.metadata.current_assignment.as_ref().and_then(|a| a.assigned.as_deref()).map(assignor::to_work).unwrap_or_default(),
+            };
             let given = result.get(&m.member_id);
             let revoked = given.and_then(|a| a.revoked.as_deref()).map(assignor::to_work).unwrap_or_default();
             let assigned = given.and_then(|a| a.assigned.as_deref()).map(assignor::to_work).unwrap_or_default();
