@@ -96,16 +96,24 @@ source_run() { # $1 = REST port, $2 = pid, $3 = value converter class, $4 = run 
   echo "$topic" > "$work/last-topic"
 }
 
+# Waits until file $1 holds $2 bytes; prints "first_ms done_ms": when it first had data and when
+# it was complete. The worker sinks and the raw consumer are timed the same way, by file size
+# (cheap to poll, unlike counting lines).
+wait_file() { # $1 = file, $2 = bytes, $3 = what
+  local limit=$(( $(now_ms) + 300000 ))
+  until [ -s "$1" ]; do give_up_after "$limit" "$3 wrote nothing"; sleep 0.005; done
+  local t0; t0="$(now_ms)"
+  until [ "$(stat -c %s "$1")" -ge "$2" ]; do give_up_after "$limit" "$3 did not write $2 bytes"; sleep 0.005; done
+  echo "$t0 $(now_ms)"
+}
+
 # One sink run: topic → file; prints "records_per_sec cpu_seconds_per_million".
 sink_run() { # $1 = REST port, $2 = pid, $3 = topic, $4 = run id
   local out="$work/sink-$4.txt" name="sink-$4"
   local c0; c0="$(cpu_ticks "$2")"
   post "$1" "{\"name\":\"$name\",\"config\":{\"connector.class\":\"org.apache.kafka.connect.file.FileStreamSinkConnector\",\"file\":\"$out\",\"topics\":\"$3\"}}"
-  local limit=$(( $(now_ms) + 300000 ))
-  until [ -s "$out" ]; do give_up_after "$limit" "sink $name wrote nothing"; sleep 0.005; done
-  local t0; t0="$(now_ms)"
-  until [ "$(wc -l < "$out")" -ge "$records" ]; do give_up_after "$limit" "sink $name did not write $records lines"; sleep 0.02; done
-  local t1; t1="$(now_ms)"
+  local t0 t1
+  read -r t0 t1 < <(wait_file "$out" $((records * 101)) "sink $name")
   local c1; c1="$(cpu_ticks "$2")"
   delete "$1" "$name"
   rm -f "$out"
@@ -215,9 +223,14 @@ for i in $(seq 1 "$runs"); do
   out="$("$bin"/raw-client produce "$kafka" "bench-raw-$i-$$" "$records")"
   raw+=("$(echo "$out" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
   rawcpu+=("$(echo "$out" | raw_cpu)")
-  out="$("$bin"/raw-client consume "$kafka" "bench-raw-$i-$$" "$records" "$work/raw-sink.txt")"
-  rawc+=("$(echo "$out" | sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p')")
-  rawccpu+=("$(echo "$out" | raw_cpu)")
+  # Timed from outside, by the size of the file it writes, exactly as the worker sinks are.
+  rm -f "$work/raw-sink.txt"
+  "$bin"/raw-client consume "$kafka" "bench-raw-$i-$$" "$records" "$work/raw-sink.txt" > "$work/raw-consume.out" &
+  consumer_pid=$!
+  read -r t0 t1 < <(wait_file "$work/raw-sink.txt" $((records * 101)) "the raw consumer")
+  wait "$consumer_pid"
+  rawc+=("$(awk -v n="$records" -v ms=$((t1 - t0)) 'BEGIN { if (ms < 1) ms = 1; printf "%.0f\n", n * 1000 / ms }')")
+  rawccpu+=("$(raw_cpu < "$work/raw-consume.out")")
   rm -f "$work/raw-sink.txt"
 done
 raw_p="$(printf '%s\n' "${raw[@]}" | median)"
