@@ -15,6 +15,17 @@ pub struct ServerInfo {
     pub kafka_cluster_id: String,
 }
 
+impl ServerInfo {
+    /// This build's version and commit, and the Kafka cluster's id.
+    pub fn new(kafka_cluster_id: &str) -> Self {
+        Self {
+            version: crate::VERSION.into(),
+            commit: option_env!("TRIBUTARY_COMMIT").unwrap_or("unknown").into(),
+            kafka_cluster_id: kafka_cluster_id.to_owned(),
+        }
+    }
+}
+
 /// A connector's type, as the REST API names it.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

@@ -11,6 +11,71 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tributary_api::{ConfigMap, OffsetMap, Value};
 
+/// The offset operations both herders share: reading, altering and resetting a connector's
+/// offsets once the herder has found its stored config and kind (and, for changes, checked
+/// that it is STOPPED). `store` holds source offsets (a file, or the offsets topic).
+pub struct ConnectorOffsetsOps<'a> {
+    pub worker: &'a crate::worker::Worker,
+    pub store: &'a dyn OffsetBackingStore,
+    pub name: &'a str,
+    /// The connector's config as stored (provider references unresolved).
+    pub config: &'a ConfigMap,
+    pub kind: crate::herder::ConnectorKind,
+}
+
+/// Kafka's message for offset changes to a connector that is not STOPPED.
+pub fn not_stopped(name: &str) -> RuntimeError {
+    RuntimeError::BadRequest(format!(
+        "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+    ))
+}
+
+impl ConnectorOffsetsOps<'_> {
+    pub async fn read(&self) -> Result<ConnectorOffsets, RuntimeError> {
+        match self.kind {
+            crate::herder::ConnectorKind::Sink => sink_offsets(&self.worker.config, self.name, &self.worker.providers.resolve(self.config)).await,
+            _ => source_offsets(self.store, &self.worker.codec, self.name).await,
+        }
+    }
+
+    /// Asks the connector whether the change is acceptable; true when it manages no offsets
+    /// of its own.
+    fn connector_accepts(&self, offsets: &[(OffsetMap, Option<OffsetMap>)]) -> Result<bool, RuntimeError> {
+        use tributary_api::ConnectorType;
+        let class = self.config.get(crate::connector_config::CONNECTOR_CLASS).cloned().unwrap_or_default();
+        let resolved = self.worker.providers.resolve(self.config);
+        let accepted = match self.worker.plugins.new_connector(&class)? {
+            ConnectorType::Source(c) => c.alter_offsets(&resolved, offsets),
+            ConnectorType::Sink(c) => c.alter_offsets(&resolved, offsets),
+        };
+        accepted.map_err(|e| RuntimeError::BadRequest(format!("Failed to alter offsets: {}", e.message())))
+    }
+
+    pub async fn alter(&self, offsets: ConnectorOffsets) -> Result<Message, RuntimeError> {
+        if offsets.offsets.is_empty() {
+            return Err(RuntimeError::BadRequest("Offsets must be specified".into()));
+        }
+        let parsed = parse_offsets(&offsets)?;
+        let managed = self.connector_accepts(&parsed)?;
+        match self.kind {
+            crate::herder::ConnectorKind::Sink => alter_sink_offsets(&self.worker.config, self.name, self.config, &parsed).await?,
+            _ => alter_source_offsets(self.store, &self.worker.codec, self.name, &parsed).await?,
+        }
+        Ok(Message { message: if managed { ALTERED } else { ALTERED_FRAMEWORK }.into() })
+    }
+
+    pub async fn reset(&self) -> Result<Message, RuntimeError> {
+        let current = parse_offsets(&self.read().await?)?;
+        let resets: Vec<_> = current.into_iter().map(|(p, _)| (p, None)).collect();
+        let managed = self.connector_accepts(&resets)?;
+        match self.kind {
+            crate::herder::ConnectorKind::Sink => reset_sink_offsets(&self.worker.config, self.name, self.config).await?,
+            _ => reset_source_offsets(self.store, &self.worker.codec, self.name).await?,
+        }
+        Ok(Message { message: if managed { RESET } else { RESET_FRAMEWORK }.into() })
+    }
+}
+
 /// `{"offsets": [{"partition": {...}, "offset": {...} | null}]}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct ConnectorOffsets {

@@ -287,37 +287,23 @@ impl StandaloneHerder {
     }
 
     /// The connector's raw config and kind, if it is STOPPED (as offset changes require).
-    async fn stopped_connector(&self, name: &str) -> Result<(ConfigMap, ConnectorKind), RuntimeError> {
+    fn stopped_connector(&self, name: &str) -> Result<(ConfigMap, ConnectorKind), RuntimeError> {
         let entry = self.snapshot(name)?;
         if entry.target != TargetState::Stopped {
-            return Err(RuntimeError::BadRequest(format!(
-                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-            )));
+            return Err(offsets_api::not_stopped(name));
         }
         Ok((entry.config.clone(), entry.kind))
     }
 
-    /// Asks the connector whether the change is acceptable; true when it manages no offsets
-    /// of its own.
-    fn connector_accepts(&self, config: &ConfigMap, offsets: &[(tributary_api::OffsetMap, Option<tributary_api::OffsetMap>)]) -> Result<bool, RuntimeError> {
-        let class = config.get(connector_config::CONNECTOR_CLASS).cloned().unwrap_or_default();
-        let resolved = self.worker.providers.resolve(config);
-        let accepted = match self.worker.plugins.new_connector(&class)? {
-            ConnectorType::Source(c) => c.alter_offsets(&resolved, offsets),
-            ConnectorType::Sink(c) => c.alter_offsets(&resolved, offsets),
-        };
-        accepted.map_err(|e| RuntimeError::BadRequest(format!("Failed to alter offsets: {}", e.message())))
+    fn offsets_ops<'a>(&'a self, name: &'a str, config: &'a ConfigMap, kind: ConnectorKind) -> offsets_api::ConnectorOffsetsOps<'a> {
+        offsets_api::ConnectorOffsetsOps { worker: &self.worker, store: self.worker.offset_store.as_ref(), name, config, kind }
     }
 }
 
 #[async_trait]
 impl Herder for StandaloneHerder {
     async fn server_info(&self) -> ServerInfo {
-        ServerInfo {
-            version: crate::VERSION.into(),
-            commit: option_env!("TRIBUTARY_COMMIT").unwrap_or("unknown").into(),
-            kafka_cluster_id: self.cluster_id.clone(),
-        }
+        ServerInfo::new(&self.cluster_id)
     }
 
     fn plugins(&self) -> &crate::plugins::Plugins {
@@ -350,39 +336,17 @@ impl Herder for StandaloneHerder {
 
     async fn connector_offsets(&self, name: &str) -> Result<offsets_api::ConnectorOffsets, RuntimeError> {
         let entry = self.snapshot(name)?;
-        let (config, kind) = (self.worker.providers.resolve(&entry.config), entry.kind);
-        match kind {
-            ConnectorKind::Sink => offsets_api::sink_offsets(&self.worker.config, name, &config).await,
-            _ => offsets_api::source_offsets(self.worker.offset_store.as_ref(), &self.worker.codec, name).await,
-        }
+        self.offsets_ops(name, &entry.config, entry.kind).read().await
     }
 
     async fn alter_connector_offsets(&self, name: &str, offsets: offsets_api::ConnectorOffsets) -> Result<offsets_api::Message, RuntimeError> {
-        let (config, kind) = self.stopped_connector(name).await?;
-        if offsets.offsets.is_empty() {
-            return Err(RuntimeError::BadRequest("Offsets must be specified".into()));
-        }
-        let parsed = offsets_api::parse_offsets(&offsets)?;
-        let managed = self.connector_accepts(&config, &parsed)?;
-        match kind {
-            ConnectorKind::Sink => offsets_api::alter_sink_offsets(&self.worker.config, name, &config, &parsed).await?,
-            _ => offsets_api::alter_source_offsets(self.worker.offset_store.as_ref(), &self.worker.codec, name, &parsed).await?,
-        }
-        let message = if managed { offsets_api::ALTERED } else { offsets_api::ALTERED_FRAMEWORK };
-        Ok(offsets_api::Message { message: message.into() })
+        let (config, kind) = self.stopped_connector(name)?;
+        self.offsets_ops(name, &config, kind).alter(offsets).await
     }
 
     async fn reset_connector_offsets(&self, name: &str) -> Result<offsets_api::Message, RuntimeError> {
-        let (config, kind) = self.stopped_connector(name).await?;
-        let current = offsets_api::parse_offsets(&self.connector_offsets(name).await?)?;
-        let resets: Vec<_> = current.into_iter().map(|(p, _)| (p, None)).collect();
-        let managed = self.connector_accepts(&config, &resets)?;
-        match kind {
-            ConnectorKind::Sink => offsets_api::reset_sink_offsets(&self.worker.config, name, &config).await?,
-            _ => offsets_api::reset_source_offsets(self.worker.offset_store.as_ref(), &self.worker.codec, name).await?,
-        }
-        let message = if managed { offsets_api::RESET } else { offsets_api::RESET_FRAMEWORK };
-        Ok(offsets_api::Message { message: message.into() })
+        let (config, kind) = self.stopped_connector(name)?;
+        self.offsets_ops(name, &config, kind).reset().await
     }
 
     fn logger_control(&self) -> Option<Arc<dyn crate::loggers::LoggerControl>> {

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tributary_api::{ConfigMap, ConnectorType, PluginType};
+use tributary_api::{ConfigMap, PluginType};
 
 /// Percent-encodes a connector name for a URL path segment.
 pub fn encode_path(name: &str) -> String {
@@ -85,32 +85,20 @@ impl DistributedHerder {
     fn stopped_connector(&self, name: &str) -> Result<ConfigMap, RuntimeError> {
         let c = self.connector_state(name)?;
         if c.target != StoredTarget::Stopped {
-            return Err(RuntimeError::BadRequest(format!(
-                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-            )));
+            return Err(offsets_api::not_stopped(name));
         }
         Ok(c.config)
     }
 
-    fn connector_accepts(&self, config: &ConfigMap, offsets: &[(tributary_api::OffsetMap, Option<tributary_api::OffsetMap>)]) -> Result<bool, RuntimeError> {
-        let class = config.get(connector_config::CONNECTOR_CLASS).cloned().unwrap_or_default();
-        let resolved = self.worker.providers.resolve(config);
-        let accepted = match self.worker.plugins.new_connector(&class)? {
-            ConnectorType::Source(c) => c.alter_offsets(&resolved, offsets),
-            ConnectorType::Sink(c) => c.alter_offsets(&resolved, offsets),
-        };
-        accepted.map_err(|e| RuntimeError::BadRequest(format!("Failed to alter offsets: {}", e.message())))
+    fn offsets_ops<'a>(&'a self, name: &'a str, config: &'a ConfigMap) -> offsets_api::ConnectorOffsetsOps<'a> {
+        offsets_api::ConnectorOffsetsOps { worker: &self.worker, store: self.offsets.as_ref(), name, config, kind: self.kind_of(config) }
     }
 }
 
 #[async_trait]
 impl Herder for DistributedHerder {
     async fn server_info(&self) -> ServerInfo {
-        ServerInfo {
-            version: crate::VERSION.into(),
-            commit: option_env!("TRIBUTARY_COMMIT").unwrap_or("unknown").into(),
-            kafka_cluster_id: self.cluster_id.clone(),
-        }
+        ServerInfo::new(&self.cluster_id)
     }
 
     fn plugins(&self) -> &crate::plugins::Plugins {
@@ -322,41 +310,19 @@ impl Herder for DistributedHerder {
 
     async fn connector_offsets(&self, name: &str) -> Result<offsets_api::ConnectorOffsets, RuntimeError> {
         let c = self.connector_state(name)?;
-        let config = self.worker.providers.resolve(&c.config);
-        match self.kind_of(&c.config) {
-            ConnectorKind::Sink => offsets_api::sink_offsets(&self.worker.config, name, &config).await,
-            _ => offsets_api::source_offsets(self.offsets.as_ref(), &self.worker.codec, name).await,
-        }
+        self.offsets_ops(name, &c.config).read().await
     }
 
     async fn alter_connector_offsets(&self, name: &str, offsets: offsets_api::ConnectorOffsets) -> Result<offsets_api::Message, RuntimeError> {
         self.require_leader()?;
         let config = self.stopped_connector(name)?;
-        if offsets.offsets.is_empty() {
-            return Err(RuntimeError::BadRequest("Offsets must be specified".into()));
-        }
-        let parsed = offsets_api::parse_offsets(&offsets)?;
-        let managed = self.connector_accepts(&config, &parsed)?;
-        match self.kind_of(&config) {
-            ConnectorKind::Sink => offsets_api::alter_sink_offsets(&self.worker.config, name, &config, &parsed).await?,
-            _ => offsets_api::alter_source_offsets(self.offsets.as_ref(), &self.worker.codec, name, &parsed).await?,
-        }
-        let message = if managed { offsets_api::ALTERED } else { offsets_api::ALTERED_FRAMEWORK };
-        Ok(offsets_api::Message { message: message.into() })
+        self.offsets_ops(name, &config).alter(offsets).await
     }
 
     async fn reset_connector_offsets(&self, name: &str) -> Result<offsets_api::Message, RuntimeError> {
         self.require_leader()?;
         let config = self.stopped_connector(name)?;
-        let current = offsets_api::parse_offsets(&self.connector_offsets(name).await?)?;
-        let resets: Vec<_> = current.into_iter().map(|(p, _)| (p, None)).collect();
-        let managed = self.connector_accepts(&config, &resets)?;
-        match self.kind_of(&config) {
-            ConnectorKind::Sink => offsets_api::reset_sink_offsets(&self.worker.config, name, &config).await?,
-            _ => offsets_api::reset_source_offsets(self.offsets.as_ref(), &self.worker.codec, name).await?,
-        }
-        let message = if managed { offsets_api::RESET } else { offsets_api::RESET_FRAMEWORK };
-        Ok(offsets_api::Message { message: message.into() })
+        self.offsets_ops(name, &config).reset().await
     }
 
     async fn put_task_configs(&self, name: &str, body: &[u8], signature: Option<(String, String)>) -> Result<(), RuntimeError> {
