@@ -157,7 +157,9 @@ pub trait Herder: Send + Sync {
     /// request body, which `signature` (algorithm, base64 HMAC) covers.
     async fn put_task_configs(&self, name: &str, body: &[u8], signature: Option<(String, String)>) -> Result<(), RuntimeError> {
         let _ = (name, body, signature);
-        Err(RuntimeError::Other("Internal request for task configurations is not supported in standalone mode".into()))
+        // Kafka answers 500 (UnsupportedOperationException); it is the caller's mistake, and no
+        // request should get a 5xx from this worker for what it sent, so 400.
+        Err(RuntimeError::BadRequest("Internal request for task configurations is not supported in standalone mode".into()))
     }
     /// True once start-up (including the connectors given on the command line) is complete.
     fn is_ready(&self) -> bool;
