@@ -10,12 +10,12 @@ use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::kafka;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
 use crate::transformation_chain::TransformationChain;
-use futures_util::FutureExt;
+use crate::source_producer::{Acks, Delivery, SourceProducer};
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::{BaseRecord, Producer as _};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,17 +47,21 @@ fn convert(
     value_converter: &dyn Converter,
     header_converter: &dyn HeaderConverter,
     record: &mut SourceRecord,
-) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, OwnedHeaders), (Stage, ConnectError)> {
+) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>), (Stage, ConnectError)> {
     let topic = record.topic.as_str();
     let key = key_converter.from_connect_data(topic, &mut record.headers, record.key_schema.as_ref(), &record.key).map_err(|e| (Stage::KeyConverter, e))?;
     let value =
         value_converter.from_connect_data(topic, &mut record.headers, record.value_schema.as_ref(), &record.value).map_err(|e| (Stage::ValueConverter, e))?;
+    if record.headers.is_empty() {
+        // Most records have none: no librdkafka header list to allocate and copy.
+        return Ok((key, value, None));
+    }
     let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
     for h in &record.headers {
         let bytes = header_converter.from_connect_header(topic, &h.key, h.schema.as_ref(), &h.value).map_err(|e| (Stage::HeaderConverter, e))?;
         headers = headers.insert(KafkaHeader { key: &h.key, value: bytes.as_deref() });
     }
-    Ok((key, value, headers))
+    Ok((key, value, Some(headers)))
 }
 
 /// Most records sent and not yet acknowledged; beyond it the loop waits for acknowledgements
@@ -77,7 +81,7 @@ pub struct SourceTaskRunner {
     pub connector: String,
     pub task_id: u32,
     pub task: Box<dyn SourceTask>,
-    pub producer: FutureProducer,
+    pub producer: SourceProducer,
     /// The worker's admin client, shared by its tasks (topic creation is rare; one client per
     /// task cost a librdkafka instance, its threads and buffers, each).
     pub admin: Arc<AdminClient<DefaultClientContext>>,
@@ -100,14 +104,63 @@ pub struct SourceTaskRunner {
     pub fallback_converter: Box<dyn Converter>,
 }
 
-/// What a delivery future resolves to.
-type DeliveryOutcome = <DeliveryFuture as std::future::Future>::Output;
-
-/// A record in send order. `delivery` is `None` for a record the transformation chain dropped:
-/// it has nothing to wait for, but its offset still commits only after every earlier record's.
+/// A record in send order, and what became of it once known.
 struct Pending {
-    delivery: Option<DeliveryFuture>,
+    outcome: Outcome,
     record: SourceRecord,
+}
+
+enum Outcome {
+    /// Sent; no acknowledgement yet.
+    InFlight,
+    Delivered(Delivery),
+    /// Never sent (dropped by the chain, or a tolerated error): nothing to wait for, but its
+    /// offset still commits only after every earlier record's.
+    NotSent,
+}
+
+/// Records in send order. Each has a sequence number (`front_seq` + its index), sent with it
+/// to the producer, which is how acknowledgements, arriving in any order across partitions,
+/// find their record.
+#[derive(Default)]
+struct InFlight {
+    pending: VecDeque<Pending>,
+    front_seq: usize,
+    /// Scratch for draining acknowledgements (kept to reuse its allocation).
+    arrived: Vec<(usize, Delivery)>,
+}
+
+impl InFlight {
+    fn next_seq(&self) -> usize {
+        self.front_seq + self.pending.len()
+    }
+    fn push(&mut self, outcome: Outcome, record: SourceRecord) {
+        self.pending.push_back(Pending { outcome, record });
+    }
+    /// Files every acknowledgement received so far under its record.
+    fn collect(&mut self, acks: &Acks) {
+        acks.drain(&mut self.arrived);
+        for (seq, delivery) in self.arrived.drain(..) {
+            match seq.checked_sub(self.front_seq).and_then(|i| self.pending.get_mut(i)) {
+                Some(p) => p.outcome = Outcome::Delivered(delivery),
+                None => tracing::warn!(seq, "acknowledgement for a record no longer tracked; ignored"),
+            }
+        }
+    }
+    /// The oldest record, once its outcome is known.
+    fn pop_resolved(&mut self) -> Option<Pending> {
+        if matches!(self.pending.front()?.outcome, Outcome::InFlight) {
+            return None;
+        }
+        self.front_seq += 1;
+        self.pending.pop_front()
+    }
+    fn front_in_flight(&self) -> bool {
+        self.pending.front().is_some_and(|p| matches!(p.outcome, Outcome::InFlight))
+    }
+    fn len(&self) -> usize {
+        self.pending.len()
+    }
 }
 
 /// Offsets acknowledged but not yet flushed, per source partition.
@@ -135,29 +188,16 @@ impl SourceTaskRunner {
     /// flushes go on.
     pub async fn run(mut self, cancel: CancellationToken, mut paused: tokio::sync::watch::Receiver<bool>) -> Result<(), ConnectError> {
         let mut pause_watch_alive = true;
-        let mut pending: VecDeque<Pending> = VecDeque::new();
+        let mut in_flight = InFlight::default();
+        let acks = self.producer.context().acks().clone();
         let mut committable = Committable::default();
         let mut known_topics: HashSet<String> = HashSet::new();
         let mut flush_tick = tokio::time::interval_at(tokio::time::Instant::now() + self.flush_interval, self.flush_interval.max(Duration::from_millis(1)));
         flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let result = loop {
             // Consume every acknowledgement that is already in, before anything else: this
-            // keeps `pending` short and the committable offsets fresh.
-            let mut failure = None;
-            while let Some(front) = pending.front_mut() {
-                let outcome = match &mut front.delivery {
-                    Some(d) => match d.now_or_never() {
-                        Some(o) => Some(o),
-                        None => break,
-                    },
-                    None => None,
-                };
-                if let Err(e) = self.acknowledge(pending.pop_front(), outcome, &mut committable).await {
-                    failure = Some(e);
-                    break;
-                }
-            }
-            if let Some(e) = failure {
+            // keeps the in-flight list short and the committable offsets fresh.
+            if let Err(e) = self.acknowledge_resolved(&mut in_flight, &acks, &mut committable).await {
                 break Err(e);
             }
             let is_paused = *paused.borrow();
@@ -168,15 +208,11 @@ impl SourceTaskRunner {
                     pause_watch_alive = changed.is_ok();
                     Ok(())
                 }
-                outcome = async {
-                    match pending.front_mut().and_then(|f| f.delivery.as_mut()) {
-                        Some(d) => Some(d.await),
-                        None => None,
-                    }
-                }, if !pending.is_empty() => self.acknowledge(pending.pop_front(), outcome, &mut committable).await,
+                // Acknowledgements came in: the next turn of the loop takes them.
+                _ = acks.arrived(), if in_flight.front_in_flight() => Ok(()),
                 _ = flush_tick.tick() => self.flush_offsets(&mut committable).await,
-                batch = self.task.poll(), if !is_paused && pending.len() < MAX_IN_FLIGHT => match batch {
-                    Ok(records) => self.send(records, &mut pending, &mut committable, &mut known_topics, &cancel).await,
+                batch = self.task.poll(), if !is_paused && in_flight.len() < MAX_IN_FLIGHT => match batch {
+                    Ok(records) => self.send(records, &mut in_flight, &acks, &mut committable, &mut known_topics, &cancel).await,
                     Err(e) if e.is_retriable() => {
                         tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable error from poll; polling again");
                         Ok(())
@@ -191,21 +227,13 @@ impl SourceTaskRunner {
         // Stopping (or failed): wait a bounded time for what is in flight, then commit the
         // acknowledged prefix so a restart does not replay it.
         let deadline = tokio::time::Instant::now() + self.flush_timeout;
-        while let Some(front) = pending.front_mut() {
-            let waited = match front.delivery.as_mut() {
-                Some(d) => tokio::time::timeout_at(deadline, d).await.map(Some),
-                None => Ok(None),
-            };
-            match waited {
-                Ok(outcome) => {
-                    if self.acknowledge(pending.pop_front(), outcome, &mut committable).await.is_err() {
-                        break;
-                    }
-                }
-                Err(_) => {
-                    tracing::warn!(connector = %self.connector, task = self.task_id, outstanding = pending.len(), "timed out waiting for in-flight records; their offsets are not committed");
-                    break;
-                }
+        loop {
+            if self.acknowledge_resolved(&mut in_flight, &acks, &mut committable).await.is_err() || in_flight.len() == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, acks.arrived()).await.is_err() {
+                tracing::warn!(connector = %self.connector, task = self.task_id, outstanding = in_flight.len(), "timed out waiting for in-flight records; their offsets are not committed");
+                break;
             }
         }
         if let Err(e) = self.flush_offsets(&mut committable).await {
@@ -217,22 +245,29 @@ impl SourceTaskRunner {
         result
     }
 
-    async fn acknowledge(&mut self, pending: Option<Pending>, outcome: Option<DeliveryOutcome>, committable: &mut Committable) -> Result<(), ConnectError> {
-        let Some(Pending { record, delivery }) = pending else {
-            return Ok(());
-        };
-        let meta = match (delivery, outcome) {
-            // Dropped by the chain: nothing was sent.
-            (None, _) => None,
-            (Some(_), Some(Ok(Ok(d)))) => Some(RecordMetadata { topic: record.topic.clone(), partition: d.partition, offset: d.offset }),
-            (Some(_), Some(Ok(Err((e, message))))) => {
+    /// Takes the acknowledgements that came in and settles the oldest records whose outcome is
+    /// known, in send order.
+    async fn acknowledge_resolved(&mut self, in_flight: &mut InFlight, acks: &Acks, committable: &mut Committable) -> Result<(), ConnectError> {
+        in_flight.collect(acks);
+        while let Some(p) = in_flight.pop_resolved() {
+            self.acknowledge(p, committable).await?;
+        }
+        Ok(())
+    }
+
+    async fn acknowledge(&mut self, pending: Pending, committable: &mut Committable) -> Result<(), ConnectError> {
+        let Pending { record, outcome } = pending;
+        let meta = match outcome {
+            Outcome::NotSent => None,
+            Outcome::Delivered(Delivery::Acked { partition, offset }) => Some(RecordMetadata { topic: record.topic.clone(), partition, offset }),
+            Outcome::Delivered(Delivery::Failed { error, message }) => {
                 // KAFKA_PRODUCE: tolerated under errors.tolerance=all (the record is skipped, its
                 // offset commits in order), else the task fails.
-                let error = ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {e}"));
+                let error = ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {error}"));
                 self.errors.report(&produced_raw(&message), Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
                 None
             }
-            (Some(_), _) => return Err(ConnectError::fatal("the producer was closed with records in flight")),
+            Outcome::InFlight => return Err(ConnectError::fatal("internal error: a record was settled before its acknowledgement")),
         };
         let committed = self.task.commit_record(&record, meta.as_ref()).await;
         let SourceMeta { source_partition, source_offset } = record.meta;
@@ -245,7 +280,8 @@ impl SourceTaskRunner {
     async fn send(
         &mut self,
         records: Vec<SourceRecord>,
-        pending: &mut VecDeque<Pending>,
+        in_flight: &mut InFlight,
+        acks: &Acks,
         committable: &mut Committable,
         known_topics: &mut HashSet<String>,
         cancel: &CancellationToken,
@@ -274,7 +310,7 @@ impl SourceTaskRunner {
                 match outcome {
                     Ok(Some(transformed)) => (transformed, Some(original)),
                     Ok(None) => {
-                        pending.push_back(Pending { delivery: None, record: original });
+                        in_flight.push(Outcome::NotSent, original);
                         continue;
                     }
                     Err((class, error)) => {
@@ -282,7 +318,7 @@ impl SourceTaskRunner {
                         // commits in send order like a dropped record's.
                         let raw = self.source_raw(&original, &original.topic);
                         self.errors.report(&raw, Stage::Transformation, class, error).await?;
-                        pending.push_back(Pending { delivery: None, record: original });
+                        in_flight.push(Outcome::NotSent, original);
                         continue;
                     }
                 }
@@ -326,39 +362,29 @@ impl SourceTaskRunner {
                     }]
                     .clone();
                     self.errors.report(&raw, stage, &class, error).await?;
-                    pending.push_back(Pending { delivery: None, record: failed });
+                    in_flight.push(Outcome::NotSent, failed);
                     continue;
                 }
             };
             let topic = record.topic.as_str();
-            let delivery = loop {
-                let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(headers.clone());
-                if let Some(k) = &key {
-                    fr = fr.key(k.as_slice());
-                }
-                if let Some(v) = &value {
-                    fr = fr.payload(v.as_slice());
-                }
-                if let Some(p) = record.kafka_partition {
-                    fr = fr.partition(p);
-                }
-                if let Some(ts) = record.timestamp {
-                    fr = fr.timestamp(ts);
-                }
-                match self.producer.send_result(fr) {
-                    Ok(d) => break Some(d),
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                        // The producer's queue is full: make room by waiting for the oldest.
-                        match pending.pop_front() {
-                            Some(mut front) => {
-                                let outcome = match front.delivery.as_mut() {
-                                    Some(d) => Some(d.await),
-                                    None => None,
-                                };
-                                self.acknowledge(Some(front), outcome, committable).await?;
-                            }
-                            None => tokio::time::sleep(Duration::from_millis(10)).await,
+            let mut out: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(topic, in_flight.next_seq());
+            out.key = key.as_deref();
+            out.payload = value.as_deref();
+            out.partition = record.kafka_partition;
+            out.timestamp = record.timestamp;
+            out.headers = headers;
+            let outcome = loop {
+                match self.producer.send(out) {
+                    Ok(()) => break Outcome::InFlight,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        // The producer's queue is full: make room by settling what it acknowledged.
+                        out = back;
+                        if in_flight.front_in_flight() {
+                            acks.arrived().await;
+                        } else {
+                            tokio::time::sleep(Duration::from_millis(10)).await;
                         }
+                        self.acknowledge_resolved(in_flight, acks, committable).await?;
                     }
                     Err((e, _)) => {
                         let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"));
@@ -371,11 +397,11 @@ impl SourceTaskRunner {
                         };
                         self.errors.report(&raw, Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
                         // Tolerated: queued like a dropped record, so its offset commits in order.
-                        break None;
+                        break Outcome::NotSent;
                     }
                 }
             };
-            pending.push_back(Pending { delivery, record: original.unwrap_or(record) });
+            in_flight.push(outcome, original.unwrap_or(record));
         }
         Ok(())
     }

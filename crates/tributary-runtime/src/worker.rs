@@ -8,6 +8,7 @@ use crate::kafka;
 use crate::offset_store::{ConnectorOffsetReader, OffsetBackingStore, OffsetCodec};
 use crate::plugins::Plugins;
 use crate::sink_task::{self, SinkTaskRunner};
+use crate::source_producer::{SourceProducer, SourceProducerContext};
 use crate::source_task::{SourceTaskRunner, TopicCreation};
 use crate::status::{State, Status, StatusStore};
 use crate::transformation_chain;
@@ -134,8 +135,8 @@ impl Worker {
         let chain = transformation_chain::build(connector_config)?;
         let error_handling = ErrorHandling::from_config(connector_config);
         let worker_config = self.config.clone();
-        let producer = kafka::producer_config(&self.config, connector, id, connector_config)
-            .create()
+        let producer: SourceProducer = kafka::producer_config(&self.config, connector, id, connector_config)
+            .create_with_context(SourceProducerContext::new())
             .map_err(|e| RuntimeError::kafka(format!("creating the producer of task {connector}-{id}"), e))?;
         let admin = self.shared_admin()?;
         let int = |k: &str| connector_config.get(k).and_then(|v| v.trim().parse().ok()).unwrap_or(-1);
