@@ -274,7 +274,9 @@ impl FileStreamSourceTask {
 
     /// Cuts complete lines (ended by `\n`, `\r\n` or `\r`) off the buffer, up to `batch.size`.
     fn extract_lines(&mut self) -> Vec<SourceRecord> {
-        let mut records = Vec::new();
+        // Room for the lines the buffer likely holds (records are large to move, and growing by
+        // doubling copies them), without reserving a whole batch for a file that trickles.
+        let mut records = Vec::with_capacity((self.buffer.len() / 32 + 1).min(self.batch_size));
         let mut consumed = 0usize;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).ok();
         let value_schema = Schema::string();

@@ -98,9 +98,14 @@ impl ProducerContext for SourceProducerContext {
 pub type SourceProducer = ThreadedProducer<SourceProducerContext>;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use futures_util::FutureExt;
+
+    /// Queues an acknowledgement as the delivery callback would (for the task loop's tests).
+    pub(crate) fn push(acks: &Acks, seq: usize, offset: i64) {
+        acks.push(seq, Delivery::Acked { partition: 0, offset });
+    }
 
     #[test]
     fn drain_takes_everything_in_arrival_order() {

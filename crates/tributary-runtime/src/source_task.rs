@@ -9,8 +9,8 @@ use crate::error::RuntimeError;
 use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::kafka;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
-use crate::transformation_chain::TransformationChain;
 use crate::source_producer::{Acks, Delivery, SourceProducer};
+use crate::transformation_chain::TransformationChain;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -174,7 +174,10 @@ impl Committable {
     /// Takes the maps of an acknowledged record (moved, not cloned: this runs once per record).
     fn update(&mut self, partition: OffsetMap, offset: OffsetMap) {
         // Most tasks have one or a few partitions: a scan beats hashing a map of values.
-        match self.entries.iter_mut().rev().find(|(p, _)| *p == partition) {
+        // Same keys in the same order (the usual case: one map shape per connector) compare as
+        // slices, without hashing; maps equal in another order still match.
+        let same = |p: &OffsetMap| p.len() == partition.len() && (p.as_slice() == partition.as_slice() || *p == partition);
+        match self.entries.iter_mut().rev().find(|(p, _)| same(p)) {
             Some((_, o)) => *o = offset,
             None => self.entries.push((partition, offset)),
         }
@@ -484,5 +487,63 @@ impl SourceTaskRunner {
 impl From<RuntimeError> for ConnectError {
     fn from(e: RuntimeError) -> Self {
         ConnectError::fatal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tributary_api::Value;
+
+    fn map(entries: &[(&str, Value)]) -> OffsetMap {
+        entries.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    }
+
+    #[test]
+    fn committable_keeps_the_latest_offset_per_partition_whatever_the_key_order() {
+        let mut c = Committable::default();
+        let a = || map(&[("file", Value::String("a".into())), ("n", Value::Int32(1))]);
+        let a_reordered = map(&[("n", Value::Int32(1)), ("file", Value::String("a".into()))]);
+        let b = map(&[("file", Value::String("b".into())), ("n", Value::Int32(1))]);
+        c.update(a(), map(&[("position", Value::Int64(1))]));
+        c.update(b, map(&[("position", Value::Int64(7))]));
+        c.update(a(), map(&[("position", Value::Int64(2))]));
+        c.update(a_reordered, map(&[("position", Value::Int64(3))]));
+        assert_eq!(c.entries.len(), 2);
+        assert_eq!(c.entries[0], (a(), map(&[("position", Value::Int64(3))])));
+        assert_eq!(c.entries[1].1, map(&[("position", Value::Int64(7))]));
+        assert!(c.dirty);
+    }
+
+    #[test]
+    fn in_flight_settles_in_send_order_whatever_the_acknowledgement_order() {
+        let acks = Acks::default();
+        let mut f = InFlight::default();
+        let record = |n: i64| {
+            SourceRecord::new(OffsetMap::new(), Some(map(&[("position", Value::Int64(n))])), "t".to_owned(), None::<tributary_api::SchemaRef>, Value::Null)
+        };
+        for n in 0..3 {
+            assert_eq!(f.next_seq(), n as usize);
+            f.push(Outcome::InFlight, record(n));
+        }
+        f.push(Outcome::NotSent, record(3));
+        // The third and the second record are acknowledged first: nothing settles before the first.
+        crate::source_producer::tests::push(&acks, 2, 20);
+        crate::source_producer::tests::push(&acks, 1, 10);
+        f.collect(&acks);
+        assert!(f.pop_resolved().is_none());
+        assert!(f.front_in_flight());
+        crate::source_producer::tests::push(&acks, 0, 0);
+        f.collect(&acks);
+        let settled: Vec<i64> = std::iter::from_fn(|| f.pop_resolved())
+            .map(|p| match p.record.meta.source_offset.as_ref().and_then(|o| o.get("position")) {
+                Some(Value::Int64(n)) => *n,
+                other => panic!("unexpected offset {other:?}"),
+            })
+            .collect();
+        assert_eq!(settled, vec![0, 1, 2, 3]);
+        assert_eq!(f.len(), 0);
+        // Sequence numbers continue where they were.
+        assert_eq!(f.next_seq(), 4);
     }
 }
