@@ -4,6 +4,7 @@ use crate::{BATCH_SIZE_CONFIG, DEFAULT_BATCH_SIZE, FILE_CONFIG, TOPIC_CONFIG, VE
 use async_trait::async_trait;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tributary_api::config::{ConfigKey, ConfigType, Importance, Validator};
@@ -120,7 +121,7 @@ pub struct FileStreamSourceTask {
     position: u64,
     /// Read but not yet emitted (an incomplete last line).
     buffer: Vec<u8>,
-    partition: OffsetMap,
+    partition: Arc<OffsetMap>,
 }
 
 #[async_trait]
@@ -135,7 +136,7 @@ impl SourceTask for FileStreamSourceTask {
         self.topic = parsed.string(TOPIC_CONFIG).map(|t| t.trim().to_owned()).unwrap_or_default();
         self.batch_size = usize::try_from(parsed.int(BATCH_SIZE_CONFIG).unwrap_or(DEFAULT_BATCH_SIZE)).unwrap_or(1).max(1);
         if let Some(f) = &self.filename {
-            self.partition = OffsetMap::from([("filename".to_owned(), Value::String(f.clone()))]);
+            self.partition = Arc::new(OffsetMap::from([("filename".to_owned(), Value::String(f.clone()))]));
             if let Some(offset) = context.offset_reader.offset(&self.partition).await? {
                 match offset.get("position").and_then(Value::as_i64) {
                     Some(p) if p >= 0 => self.position = p as u64,

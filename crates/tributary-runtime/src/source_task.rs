@@ -166,17 +166,17 @@ impl InFlight {
 /// Offsets acknowledged but not yet flushed, per source partition.
 #[derive(Default)]
 struct Committable {
-    entries: Vec<(OffsetMap, OffsetMap)>,
+    entries: Vec<(Arc<OffsetMap>, OffsetMap)>,
     dirty: bool,
 }
 
 impl Committable {
     /// Takes the maps of an acknowledged record (moved, not cloned: this runs once per record).
-    fn update(&mut self, partition: OffsetMap, offset: OffsetMap) {
+    fn update(&mut self, partition: Arc<OffsetMap>, offset: OffsetMap) {
         // Most tasks have one or a few partitions: a scan beats hashing a map of values.
-        // Same keys in the same order (the usual case: one map shape per connector) compare as
+        // The same shared map (the usual case) or same keys in the same order (the usual case: one map shape per connector) compare as
         // slices, without hashing; maps equal in another order still match.
-        let same = |p: &OffsetMap| p.len() == partition.len() && (p.as_slice() == partition.as_slice() || *p == partition);
+        let same = |p: &Arc<OffsetMap>| Arc::ptr_eq(p, &partition) || (p.len() == partition.len() && (p.as_slice() == partition.as_slice() || *p == partition));
         match self.entries.iter_mut().rev().find(|(p, _)| same(p)) {
             Some((_, o)) => *o = offset,
             None => self.entries.push((partition, offset)),
@@ -502,12 +502,13 @@ mod tests {
     #[test]
     fn committable_keeps_the_latest_offset_per_partition_whatever_the_key_order() {
         let mut c = Committable::default();
-        let a = || map(&[("file", Value::String("a".into())), ("n", Value::Int32(1))]);
-        let a_reordered = map(&[("n", Value::Int32(1)), ("file", Value::String("a".into()))]);
-        let b = map(&[("file", Value::String("b".into())), ("n", Value::Int32(1))]);
-        c.update(a(), map(&[("position", Value::Int64(1))]));
+        let a = || Arc::new(map(&[("file", Value::String("a".into())), ("n", Value::Int32(1))]));
+        let a_reordered = Arc::new(map(&[("n", Value::Int32(1)), ("file", Value::String("a".into()))]));
+        let b = Arc::new(map(&[("file", Value::String("b".into())), ("n", Value::Int32(1))]));
+        let shared = a();
+        c.update(shared.clone(), map(&[("position", Value::Int64(1))]));
         c.update(b, map(&[("position", Value::Int64(7))]));
-        c.update(a(), map(&[("position", Value::Int64(2))]));
+        c.update(shared, map(&[("position", Value::Int64(2))]));
         c.update(a_reordered, map(&[("position", Value::Int64(3))]));
         assert_eq!(c.entries.len(), 2);
         assert_eq!(c.entries[0], (a(), map(&[("position", Value::Int64(3))])));

@@ -2,7 +2,7 @@
 
 use super::*;
 use std::collections::BTreeMap;
-use tributary_api::{ConfigMap, ConnectRecord, Schema, SchemaBuilder, SchemaRef, SinkMeta, SinkRecord, SourceMeta, SourceRecord, Struct, Value};
+use tributary_api::{ConfigMap, ConnectRecord, OffsetMap, Schema, SchemaBuilder, SchemaRef, SinkMeta, SinkRecord, SourceMeta, SourceRecord, Struct, Value};
 
 fn cfg(pairs: &[(&str, &str)]) -> ConfigMap {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>()
@@ -115,7 +115,7 @@ fn insert_field_on_structs_and_maps() {
     assert_eq!(err, "Only Map objects supported in absence of schema for [field insertion], found: String");
     // Sources have no Kafka offset.
     let src = source_transform("InsertField$Value", &[("offset.field", "off")]);
-    let rec = SourceRecord::new(Default::default(), None, "t", None, map(&[]));
+    let rec = SourceRecord::new(OffsetMap::new(), None, "t", None, map(&[]));
     assert!(src.apply(rec).unwrap_err().to_string().contains("Only SinkRecord supported"));
 }
 
