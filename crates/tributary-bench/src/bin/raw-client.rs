@@ -42,8 +42,8 @@ async fn main() -> ExitCode {
         _ => Err("mode must be produce, consume or wait".to_owned()),
     };
     match result {
-        Ok(secs) => {
-            println!("mode={mode} records={records} seconds={secs:.3} records_per_sec={:.0} cpu_ticks={}", records as f64 / secs, cpu_ticks());
+        Ok((secs, ticks)) => {
+            println!("mode={mode} records={records} seconds={secs:.3} records_per_sec={:.0} cpu_ticks={ticks}", records as f64 / secs);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -72,12 +72,16 @@ impl rdkafka::producer::ProducerContext for CountingContext {
 
 /// Sends with a `BaseProducer` polled on this thread: the cheapest way to use librdkafka from
 /// Rust (no future or channel per record), so the floor under the worker's source path.
-async fn produce(bootstrap: &str, topic: &str, records: usize, size: usize) -> Result<f64, String> {
+/// Returns the seconds from the first send to the last acknowledgement, and the CPU ticks spent
+/// from creating the producer to the end (process start-up and topic creation left out, as the
+/// worker's figures leave out its own start-up).
+async fn produce(bootstrap: &str, topic: &str, records: usize, size: usize) -> Result<(f64, u64), String> {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     use std::sync::atomic::Ordering::Relaxed;
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create().map_err(|e| e.to_string())?;
     let new = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
     let _ = admin.create_topics([&new], &AdminOptions::new()).await;
+    let ticks = cpu_ticks();
     let producer: BaseProducer<CountingContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("enable.idempotence", "true")
@@ -97,18 +101,20 @@ async fn produce(bootstrap: &str, topic: &str, records: usize, size: usize) -> R
                 }
             }
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                producer.poll(Duration::from_millis(1));
+                // Not shorter: rdkafka's poll turns a deadline under a millisecond into a
+                // zero timeout, and a 1 ms poll spun the CPU while the queue was full.
+                producer.poll(Duration::from_millis(10));
             }
             Err((e, _)) => return Err(e.to_string()),
         }
     }
     while producer.context().acked.load(Relaxed) + producer.context().failed.load(Relaxed) < records {
-        producer.poll(Duration::from_millis(1));
+        producer.poll(Duration::from_millis(10));
     }
     if producer.context().failed.load(Relaxed) > 0 {
         return Err(format!("{} records failed", producer.context().failed.load(Relaxed)));
     }
-    Ok(start.elapsed().as_secs_f64())
+    Ok((start.elapsed().as_secs_f64(), cpu_ticks() - ticks))
 }
 
 async fn wait(bootstrap: &str, topic: &str, records: usize) -> Result<(u128, u128), String> {
@@ -130,7 +136,9 @@ async fn wait(bootstrap: &str, topic: &str, records: usize) -> Result<(u128, u12
     }
 }
 
-async fn consume(bootstrap: &str, topic: &str, records: usize, file: Option<std::path::PathBuf>) -> Result<f64, String> {
+/// Returns the seconds from the first record to the last, and the CPU ticks spent from creating
+/// the consumer to the end.
+async fn consume(bootstrap: &str, topic: &str, records: usize, file: Option<std::path::PathBuf>) -> Result<(f64, u64), String> {
     use rdkafka::Message;
     use std::io::Write;
     let mut config = ClientConfig::new();
@@ -151,6 +159,7 @@ async fn consume(bootstrap: &str, topic: &str, records: usize, file: Option<std:
             config.set(k, v);
         }
     }
+    let ticks = cpu_ticks();
     let consumer: StreamConsumer = config.create().map_err(|e| e.to_string())?;
     consumer.subscribe(&[topic]).map_err(|e| e.to_string())?;
     let mut start = None;
@@ -171,7 +180,7 @@ async fn consume(bootstrap: &str, topic: &str, records: usize, file: Option<std:
     if let Some(out) = out.as_mut() {
         out.flush().map_err(|e| e.to_string())?;
     }
-    Ok(start.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0))
+    Ok((start.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0), cpu_ticks() - ticks))
 }
 
 /// User + system CPU of this process so far, in clock ticks (`/proc/self/stat` fields 14 and 15),
