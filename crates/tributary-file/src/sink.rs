@@ -92,7 +92,14 @@ impl SinkTask for FileStreamSinkTask {
         let out = self.output.as_mut().ok_or_else(|| ConnectError::fatal("FileStreamSinkTask is not started"))?;
         let write = |w: &mut dyn Write| -> std::io::Result<()> {
             for r in records {
-                writeln!(w, "{}", r.value)?;
+                match &r.value {
+                    // The common case, without the formatting machinery.
+                    tributary_api::Value::String(v) => {
+                        w.write_all(v.as_bytes())?;
+                        w.write_all(b"\n")?;
+                    }
+                    other => writeln!(w, "{other}")?,
+                }
             }
             // Hand each batch to the OS so readers see lines at once, as Kafka's sink does;
             // durability (fsync) waits for `flush`, before offsets are committed.
