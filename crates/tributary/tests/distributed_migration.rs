@@ -37,7 +37,7 @@ fn lines_of(path: &Path) -> Vec<String> {
 #[test]
 fn tributary_workers_take_over_a_kafka_connect_cluster() {
     // KEEP=1 keeps the directory (worker and JVM logs) for a look after a failure.
-    let dir = tempfile::Builder::new().keep(std::env::var("KEEP").is_ok()).tempdir().unwrap();
+    let dir = tempfile::Builder::new().disable_cleanup(std::env::var("KEEP").is_ok()).tempdir().unwrap();
     eprintln!("test directory {:?}", dir.path());
     let bootstrap = bootstrap();
     let group = unique("migrate");
