@@ -174,9 +174,8 @@ impl Committable {
     /// Takes the maps of an acknowledged record (moved, not cloned: this runs once per record).
     fn update(&mut self, partition: Arc<OffsetMap>, offset: OffsetMap) {
         // Most tasks have one or a few partitions: a scan beats hashing a map of values.
-        // The same shared map (the usual case) or same keys in the same order (the usual case: one map shape per connector) compare as
-        // slices, without hashing; maps equal in another order still match.
-        let same = |p: &Arc<OffsetMap>| Arc::ptr_eq(p, &partition) || (p.len() == partition.len() && (p.as_slice() == partition.as_slice() || *p == partition));
+        // Records of one stream usually share one map: pointer equality first, no hashing.
+        let same = |p: &Arc<OffsetMap>| Arc::ptr_eq(p, &partition) || *p == partition;
         match self.entries.iter_mut().rev().find(|(p, _)| same(p)) {
             Some((_, o)) => *o = offset,
             None => self.entries.push((partition, offset)),
