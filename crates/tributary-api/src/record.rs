@@ -4,13 +4,9 @@
 
 use crate::data::Value;
 use crate::header::Headers;
+pub use crate::offset_map::OffsetMap;
 use crate::schema::SchemaRef;
-use indexmap::IndexMap;
 use std::sync::Arc;
-
-/// A source partition or source offset: string keys to primitive values, in insertion order
-/// (the order is part of the stored key's bytes, as with Kafka Connect's JSON).
-pub type OffsetMap = IndexMap<String, Value>;
 
 /// A Connect record. See [`SourceRecord`] and [`SinkRecord`].
 #[derive(Debug, Clone, PartialEq)]
@@ -128,10 +124,12 @@ impl<M> ConnectRecord<M> {
     }
 }
 
-/// Where the broker stored a produced record, handed to `SourceTask::commit_record`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordMetadata {
-    pub topic: String,
+/// Where the broker stored a produced record, handed to `SourceTask::commit_record`. Borrowed
+/// from the runtime's bookkeeping: a task that keeps it copies what it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordMetadata<'a> {
+    /// The topic written to: the record's own, or the one a transformation routed it to.
+    pub topic: &'a str,
     pub partition: i32,
     pub offset: i64,
 }

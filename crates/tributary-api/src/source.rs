@@ -43,8 +43,10 @@ pub trait SourceTask: Send {
     }
 
     /// Called for each record the broker acknowledged (`metadata` set), or that was dropped by
-    /// a transformation or tolerated error (`metadata` is `None`).
-    async fn commit_record(&mut self, _record: &SourceRecord, _metadata: Option<&RecordMetadata>) -> Result<()> {
+    /// a transformation or tolerated error (`metadata` is `None`). Synchronous, as Kafka's
+    /// `commitRecord` is: it runs once per record on the task's loop, so it must be quick (an
+    /// async call here cost a boxed future per record).
+    fn commit_record(&mut self, _record: &SourceRecord, _metadata: Option<&RecordMetadata<'_>>) -> Result<()> {
         Ok(())
     }
 

@@ -170,7 +170,7 @@ impl OffsetCodec {
 }
 
 fn map_value(m: &OffsetMap) -> Value {
-    Value::Map(m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect())
+    Value::Map(m.iter().map(|(k, v)| (Value::String(k.to_owned()), v.clone())).collect())
 }
 
 /// The [`OffsetStorageReader`] handed to one connector's tasks.

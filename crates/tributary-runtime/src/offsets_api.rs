@@ -124,7 +124,7 @@ fn from_json(key: &str, v: &serde_json::Value) -> Result<Value, RuntimeError> {
 }
 
 pub(crate) fn to_map(m: &OffsetMap) -> serde_json::Map<String, serde_json::Value> {
-    m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()
+    m.iter().map(|(k, v)| (k.to_owned(), to_json(v))).collect()
 }
 
 fn from_map(m: &serde_json::Map<String, serde_json::Value>) -> Result<OffsetMap, RuntimeError> {

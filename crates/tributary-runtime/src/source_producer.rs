@@ -21,8 +21,9 @@ use tokio::sync::Notify;
 pub enum Delivery {
     /// Written: the partition and offset the broker gave it.
     Acked { partition: i32, offset: i64 },
-    /// Not written; the producer gave the record back for the error report.
-    Failed { error: KafkaError, message: OwnedMessage },
+    /// Not written; the producer gave the record back for the error report (boxed: rare, and
+    /// large beside an acknowledgement, which is kept for every record in flight).
+    Failed(Box<(KafkaError, OwnedMessage)>),
 }
 
 /// Acknowledgements waiting for the task loop, by record sequence number.
@@ -88,7 +89,7 @@ impl ProducerContext for SourceProducerContext {
     fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
         let delivery = match result {
             Ok(m) => Delivery::Acked { partition: m.partition(), offset: m.offset() },
-            Err((error, m)) => Delivery::Failed { error: error.clone(), message: m.detach() },
+            Err((error, m)) => Delivery::Failed(Box::new((error.clone(), m.detach()))),
         };
         self.acks.push(seq, delivery);
     }

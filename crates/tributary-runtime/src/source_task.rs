@@ -9,6 +9,7 @@ use crate::error::RuntimeError;
 use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::kafka;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
+use crate::source_in_flight::{Batch, Committable, InFlight, Outcome, Resolved};
 use crate::source_producer::{Acks, Delivery, SourceProducer};
 use crate::transformation_chain::TransformationChain;
 use rdkafka::admin::AdminClient;
@@ -16,11 +17,11 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer as _};
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tributary_api::{ConnectError, Converter, HeaderConverter, OffsetMap, RecordMetadata, SourceMeta, SourceRecord, SourceTask};
+use tributary_api::{ConnectError, Converter, HeaderConverter, RecordMetadata, SourceMeta, SourceRecord, SourceTask};
 
 /// The class Kafka names in KAFKA_PRODUCE error reports.
 const WORKER_SOURCE_TASK: &str = "org.apache.kafka.connect.runtime.AbstractWorkerSourceTask";
@@ -68,6 +69,31 @@ fn convert(
 /// before polling again (backpressure from the broker to the connector).
 const MAX_IN_FLIGHT: usize = 50_000;
 
+/// Topics this task created (or found) already: checked for every record, so the last one is
+/// compared before the set is hashed.
+#[derive(Default)]
+struct KnownTopics {
+    set: HashSet<String>,
+    last: Option<String>,
+}
+
+impl KnownTopics {
+    fn contains(&mut self, topic: &str) -> bool {
+        if self.last.as_deref() == Some(topic) {
+            return true;
+        }
+        let known = self.set.contains(topic);
+        if known {
+            self.last = Some(topic.to_owned());
+        }
+        known
+    }
+    fn insert(&mut self, topic: &str) {
+        self.set.insert(topic.to_owned());
+        self.last = Some(topic.to_owned());
+    }
+}
+
 /// Topic creation settings of a source connector (KIP-158 `topic.creation.default.*`).
 #[derive(Debug, Clone)]
 pub struct TopicCreation {
@@ -104,86 +130,6 @@ pub struct SourceTaskRunner {
     pub fallback_converter: Box<dyn Converter>,
 }
 
-/// A record in send order, and what became of it once known.
-struct Pending {
-    outcome: Outcome,
-    record: SourceRecord,
-}
-
-enum Outcome {
-    /// Sent; no acknowledgement yet.
-    InFlight,
-    Delivered(Delivery),
-    /// Never sent (dropped by the chain, or a tolerated error): nothing to wait for, but its
-    /// offset still commits only after every earlier record's.
-    NotSent,
-}
-
-/// Records in send order. Each has a sequence number (`front_seq` + its index), sent with it
-/// to the producer, which is how acknowledgements, arriving in any order across partitions,
-/// find their record.
-#[derive(Default)]
-struct InFlight {
-    pending: VecDeque<Pending>,
-    front_seq: usize,
-    /// Scratch for draining acknowledgements (kept to reuse its allocation).
-    arrived: Vec<(usize, Delivery)>,
-}
-
-impl InFlight {
-    fn next_seq(&self) -> usize {
-        self.front_seq + self.pending.len()
-    }
-    fn push(&mut self, outcome: Outcome, record: SourceRecord) {
-        self.pending.push_back(Pending { outcome, record });
-    }
-    /// Files every acknowledgement received so far under its record.
-    fn collect(&mut self, acks: &Acks) {
-        acks.drain(&mut self.arrived);
-        for (seq, delivery) in self.arrived.drain(..) {
-            match seq.checked_sub(self.front_seq).and_then(|i| self.pending.get_mut(i)) {
-                Some(p) => p.outcome = Outcome::Delivered(delivery),
-                None => tracing::warn!(seq, "acknowledgement for a record no longer tracked; ignored"),
-            }
-        }
-    }
-    /// The oldest record, once its outcome is known.
-    fn pop_resolved(&mut self) -> Option<Pending> {
-        if matches!(self.pending.front()?.outcome, Outcome::InFlight) {
-            return None;
-        }
-        self.front_seq += 1;
-        self.pending.pop_front()
-    }
-    fn front_in_flight(&self) -> bool {
-        self.pending.front().is_some_and(|p| matches!(p.outcome, Outcome::InFlight))
-    }
-    fn len(&self) -> usize {
-        self.pending.len()
-    }
-}
-
-/// Offsets acknowledged but not yet flushed, per source partition.
-#[derive(Default)]
-struct Committable {
-    entries: Vec<(Arc<OffsetMap>, OffsetMap)>,
-    dirty: bool,
-}
-
-impl Committable {
-    /// Takes the maps of an acknowledged record (moved, not cloned: this runs once per record).
-    fn update(&mut self, partition: Arc<OffsetMap>, offset: OffsetMap) {
-        // Most tasks have one or a few partitions: a scan beats hashing a map of values.
-        // Records of one stream usually share one map: pointer equality first, no hashing.
-        let same = |p: &Arc<OffsetMap>| Arc::ptr_eq(p, &partition) || *p == partition;
-        match self.entries.iter_mut().rev().find(|(p, _)| same(p)) {
-            Some((_, o)) => *o = offset,
-            None => self.entries.push((partition, offset)),
-        }
-        self.dirty = true;
-    }
-}
-
 impl SourceTaskRunner {
     /// Runs until `cancel` fires or the task fails. Returns the failure, if any.
     /// While `paused` holds true the task is not polled (PAUSED); acknowledgements and offset
@@ -193,7 +139,7 @@ impl SourceTaskRunner {
         let mut in_flight = InFlight::default();
         let acks = self.producer.context().acks().clone();
         let mut committable = Committable::default();
-        let mut known_topics: HashSet<String> = HashSet::new();
+        let mut known_topics = KnownTopics::default();
         let mut flush_tick = tokio::time::interval_at(tokio::time::Instant::now() + self.flush_interval, self.flush_interval.max(Duration::from_millis(1)));
         flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let result = loop {
@@ -250,50 +196,76 @@ impl SourceTaskRunner {
     /// Takes the acknowledgements that came in and settles the oldest records whose outcome is
     /// known, in send order.
     async fn acknowledge_resolved(&mut self, in_flight: &mut InFlight, acks: &Acks, committable: &mut Committable) -> Result<(), ConnectError> {
-        in_flight.collect(acks);
-        while let Some(p) = in_flight.pop_resolved() {
-            self.acknowledge(p, committable).await?;
+        in_flight.collect(acks, None);
+        while let Some(r) = in_flight.next_resolved() {
+            self.acknowledge(r, committable).await?;
         }
         Ok(())
     }
 
-    async fn acknowledge(&mut self, pending: Pending, committable: &mut Committable) -> Result<(), ConnectError> {
-        let Pending { record, outcome } = pending;
-        let meta = match outcome {
-            Outcome::NotSent => None,
-            Outcome::Delivered(Delivery::Acked { partition, offset }) => Some(RecordMetadata { topic: record.topic.clone(), partition, offset }),
-            Outcome::Delivered(Delivery::Failed { error, message }) => {
+    async fn acknowledge(&mut self, resolved: Resolved<'_>, committable: &mut Committable) -> Result<(), ConnectError> {
+        let Resolved { record, outcome, routed_topic } = resolved;
+        let committed = match outcome {
+            Outcome::NotSent => self.task.commit_record(record, None),
+            Outcome::Delivered(Delivery::Acked { partition, offset }) => {
+                let meta = RecordMetadata { topic: routed_topic.unwrap_or(&record.topic), partition, offset };
+                self.task.commit_record(record, Some(&meta))
+            }
+            Outcome::Delivered(Delivery::Failed(failed)) => {
                 // KAFKA_PRODUCE: tolerated under errors.tolerance=all (the record is skipped, its
                 // offset commits in order), else the task fails.
+                let (error, message) = *failed;
                 let error = ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {error}"));
                 self.errors.report(&produced_raw(&message), Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
-                None
+                self.task.commit_record(record, None)
             }
-            Outcome::InFlight => return Err(ConnectError::fatal("internal error: a record was settled before its acknowledgement")),
+            Outcome::Unsent | Outcome::InFlight | Outcome::Settled => {
+                return Err(ConnectError::fatal("internal error: a record was settled before its acknowledgement"));
+            }
         };
-        let committed = self.task.commit_record(&record, meta.as_ref()).await;
-        let SourceMeta { source_partition, source_offset } = record.meta;
-        if let Some(offset) = source_offset {
-            committable.update(source_partition, offset);
+        if let Some(offset) = record.meta.source_offset.take() {
+            committable.update(&record.meta.source_partition, offset);
         }
         committed
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn send(
         &mut self,
         records: Vec<SourceRecord>,
         in_flight: &mut InFlight,
         acks: &Acks,
         committable: &mut Committable,
-        known_topics: &mut HashSet<String>,
+        known_topics: &mut KnownTopics,
         cancel: &CancellationToken,
     ) -> Result<(), ConnectError> {
-        for original in records {
+        let mut batch = Batch::new(in_flight.next_seq(), records);
+        let sent = self.send_batch(&mut batch, in_flight, acks, committable, known_topics, cancel).await;
+        if sent.is_err() {
+            batch.truncate_unsent();
+        }
+        // What was sent is tracked either way: its offsets commit once acknowledged.
+        in_flight.push(batch);
+        sent
+    }
+
+    /// Sends a polled batch, record by record, in place: each record's outcome goes in the batch.
+    async fn send_batch(
+        &mut self,
+        batch: &mut Batch,
+        in_flight: &mut InFlight,
+        acks: &Acks,
+        committable: &mut Committable,
+        known_topics: &mut KnownTopics,
+        cancel: &CancellationToken,
+    ) -> Result<(), ConnectError> {
+        let first_seq = batch.seq(0);
+        for i in 0..batch.records.len() {
             // `commit_record` gets the record as the task produced it, so the chain works on a
             // copy; without transforms there is nothing to copy.
-            let (mut record, original) = if self.chain.is_empty() {
-                (original, None)
-            } else {
+            let mut transformed = None;
+            if !self.chain.is_empty() {
+                let original = &batch.records[i];
                 let outcome = match self.chain.apply_reporting(original.clone()) {
                     Ok(out) => Ok(out),
                     Err(f) if f.error.is_retriable() => {
@@ -310,29 +282,38 @@ impl SourceTaskRunner {
                     Err(f) => Err((f.class, f.error)),
                 };
                 match outcome {
-                    Ok(Some(transformed)) => (transformed, Some(original)),
+                    Ok(Some(t)) => {
+                        if t.topic != original.topic {
+                            batch.routed(i, t.topic.clone());
+                        }
+                        transformed = Some(t);
+                    }
                     Ok(None) => {
-                        in_flight.push(Outcome::NotSent, original);
+                        batch.outcomes[i] = Outcome::NotSent;
                         continue;
                     }
                     Err((class, error)) => {
                         // Tolerated: the record is in the DLQ (acknowledged) and its offset
                         // commits in send order like a dropped record's.
-                        let raw = self.source_raw(&original, &original.topic);
+                        let raw = self.source_raw(original, &original.topic);
                         self.errors.report(&raw, Stage::Transformation, class, error).await?;
-                        in_flight.push(Outcome::NotSent, original);
+                        batch.outcomes[i] = Outcome::NotSent;
                         continue;
                     }
                 }
+            }
+            let record = match &mut transformed {
+                Some(t) => t,
+                None => &mut batch.records[i],
             };
             if !known_topics.contains(&record.topic) {
                 self.create_topic(&record.topic).await?;
                 if let Some(t) = &self.topic_tracker {
                     t.add_topic(&self.connector, &record.topic);
                 }
-                known_topics.insert(record.topic.clone());
+                known_topics.insert(&record.topic);
             }
-            let converted = match convert(&*self.key_converter, &*self.value_converter, &*self.header_converter, &mut record) {
+            let converted = match convert(&*self.key_converter, &*self.value_converter, &*self.header_converter, record) {
                 Err((stage, error)) if error.is_retriable() => {
                     let (kc, vc, hc) = (&*self.key_converter, &*self.value_converter, &*self.header_converter);
                     let (stage_seen, mut first) = (std::sync::Mutex::new(stage), Some(error));
@@ -340,7 +321,7 @@ impl SourceTaskRunner {
                         .errors
                         .retry(cancel, || match first.take() {
                             Some(e) => Err(e),
-                            None => convert(kc, vc, hc, &mut record).map_err(|(s, e)| {
+                            None => convert(kc, vc, hc, record).map_err(|(s, e)| {
                                 *stage_seen.lock().unwrap_or_else(|p| p.into_inner()) = s;
                                 e
                             }),
@@ -354,9 +335,10 @@ impl SourceTaskRunner {
             let (key, value, headers) = match converted {
                 Ok(c) => c,
                 Err((stage, error)) => {
+                    // Reported with the record as the task produced it, under the topic it
+                    // was going to.
                     let topic = record.topic.clone();
-                    let failed = original.unwrap_or(record);
-                    let raw = self.source_raw(&failed, &topic);
+                    let raw = self.source_raw(&batch.records[i], &topic);
                     let class = self.converter_classes[match stage {
                         Stage::KeyConverter => 0,
                         Stage::ValueConverter => 1,
@@ -364,29 +346,32 @@ impl SourceTaskRunner {
                     }]
                     .clone();
                     self.errors.report(&raw, stage, &class, error).await?;
-                    in_flight.push(Outcome::NotSent, failed);
+                    batch.outcomes[i] = Outcome::NotSent;
                     continue;
                 }
             };
             let topic = record.topic.as_str();
-            let mut out: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(topic, in_flight.next_seq());
+            let mut out: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(topic, first_seq + i);
             out.key = key.as_deref();
             out.payload = value.as_deref();
             out.partition = record.kafka_partition;
             out.timestamp = record.timestamp;
             out.headers = headers;
-            let outcome = loop {
+            batch.outcomes[i] = loop {
                 match self.producer.send(out) {
                     Ok(()) => break Outcome::InFlight,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        // The producer's queue is full: make room by settling what it acknowledged.
+                        // The producer's queue is full: wait for acknowledgements (they make
+                        // room), file them, and settle what they resolved.
                         out = back;
-                        if in_flight.front_in_flight() {
-                            acks.arrived().await;
-                        } else {
-                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        tokio::select! {
+                            _ = acks.arrived() => {}
+                            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
                         }
-                        self.acknowledge_resolved(in_flight, acks, committable).await?;
+                        in_flight.collect(acks, Some((first_seq, &mut batch.outcomes)));
+                        while let Some(r) = in_flight.next_resolved() {
+                            self.acknowledge(r, committable).await?;
+                        }
                     }
                     Err((e, _)) => {
                         let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"));
@@ -403,7 +388,6 @@ impl SourceTaskRunner {
                     }
                 }
             };
-            in_flight.push(outcome, original.unwrap_or(record));
         }
         Ok(())
     }
@@ -486,64 +470,5 @@ impl SourceTaskRunner {
 impl From<RuntimeError> for ConnectError {
     fn from(e: RuntimeError) -> Self {
         ConnectError::fatal(e.to_string())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tributary_api::Value;
-
-    fn map(entries: &[(&str, Value)]) -> OffsetMap {
-        entries.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
-    }
-
-    #[test]
-    fn committable_keeps_the_latest_offset_per_partition_whatever_the_key_order() {
-        let mut c = Committable::default();
-        let a = || Arc::new(map(&[("file", Value::String("a".into())), ("n", Value::Int32(1))]));
-        let a_reordered = Arc::new(map(&[("n", Value::Int32(1)), ("file", Value::String("a".into()))]));
-        let b = Arc::new(map(&[("file", Value::String("b".into())), ("n", Value::Int32(1))]));
-        let shared = a();
-        c.update(shared.clone(), map(&[("position", Value::Int64(1))]));
-        c.update(b, map(&[("position", Value::Int64(7))]));
-        c.update(shared, map(&[("position", Value::Int64(2))]));
-        c.update(a_reordered, map(&[("position", Value::Int64(3))]));
-        assert_eq!(c.entries.len(), 2);
-        assert_eq!(c.entries[0], (a(), map(&[("position", Value::Int64(3))])));
-        assert_eq!(c.entries[1].1, map(&[("position", Value::Int64(7))]));
-        assert!(c.dirty);
-    }
-
-    #[test]
-    fn in_flight_settles_in_send_order_whatever_the_acknowledgement_order() {
-        let acks = Acks::default();
-        let mut f = InFlight::default();
-        let record = |n: i64| {
-            SourceRecord::new(OffsetMap::new(), Some(map(&[("position", Value::Int64(n))])), "t".to_owned(), None::<tributary_api::SchemaRef>, Value::Null)
-        };
-        for n in 0..3 {
-            assert_eq!(f.next_seq(), n as usize);
-            f.push(Outcome::InFlight, record(n));
-        }
-        f.push(Outcome::NotSent, record(3));
-        // The third and the second record are acknowledged first: nothing settles before the first.
-        crate::source_producer::tests::push(&acks, 2, 20);
-        crate::source_producer::tests::push(&acks, 1, 10);
-        f.collect(&acks);
-        assert!(f.pop_resolved().is_none());
-        assert!(f.front_in_flight());
-        crate::source_producer::tests::push(&acks, 0, 0);
-        f.collect(&acks);
-        let settled: Vec<i64> = std::iter::from_fn(|| f.pop_resolved())
-            .map(|p| match p.record.meta.source_offset.as_ref().and_then(|o| o.get("position")) {
-                Some(Value::Int64(n)) => *n,
-                other => panic!("unexpected offset {other:?}"),
-            })
-            .collect();
-        assert_eq!(settled, vec![0, 1, 2, 3]);
-        assert_eq!(f.len(), 0);
-        // Sequence numbers continue where they were.
-        assert_eq!(f.next_seq(), 4);
     }
 }
