@@ -32,6 +32,11 @@ impl OffsetMap {
         Self::default()
     }
 
+    /// A map of one field, the common offset (`{"position": 1234}`): built in place.
+    pub fn single(key: impl Into<OffsetKey>, value: Value) -> Self {
+        OffsetMap { repr: Repr::One(key.into(), value) }
+    }
+
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Empty => 0,
@@ -160,6 +165,7 @@ mod tests {
     fn one_field_is_held_inline_and_grows_in_order() {
         let mut m = OffsetMap::from([("position", Value::Int64(1))]);
         assert!(matches!(m.repr, Repr::One(Cow::Borrowed("position"), Value::Int64(1))));
+        assert_eq!(m, OffsetMap::single("position", Value::Int64(1)));
         assert_eq!(m.insert("position", Value::Int64(2)), Some(Value::Int64(1)));
         assert_eq!(m.len(), 1);
         m.insert(String::from("line"), Value::Int32(7));

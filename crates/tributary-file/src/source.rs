@@ -114,7 +114,8 @@ enum Input {
 #[derive(Default)]
 pub struct FileStreamSourceTask {
     filename: Option<String>,
-    topic: String,
+    /// Shared by every record (a copy per record was an allocation each).
+    topic: Arc<str>,
     batch_size: usize,
     input: Option<Input>,
     /// Bytes consumed up to the end of the last emitted line.
@@ -133,7 +134,7 @@ impl SourceTask for FileStreamSourceTask {
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
         let parsed = config_def().parse(&context.config).map_err(|e| ConnectError::config(e.to_string()))?;
         self.filename = parsed.string(FILE_CONFIG).filter(|f| !f.is_empty()).map(str::to_owned);
-        self.topic = parsed.string(TOPIC_CONFIG).map(|t| t.trim().to_owned()).unwrap_or_default();
+        self.topic = parsed.string(TOPIC_CONFIG).map(str::trim).unwrap_or_default().into();
         self.batch_size = usize::try_from(parsed.int(BATCH_SIZE_CONFIG).unwrap_or(DEFAULT_BATCH_SIZE)).unwrap_or(1).max(1);
         if let Some(f) = &self.filename {
             self.partition = Arc::new(OffsetMap::from([("filename", Value::String(f.clone()))]));
@@ -304,7 +305,7 @@ impl FileStreamSourceTask {
                 Err(_) => String::from_utf8_lossy(&rest[..i]).into_owned(),
             };
             consumed += end;
-            let offset = self.filename.as_ref().map(|_| OffsetMap::from([("position", Value::Int64((self.position + consumed as u64) as i64))]));
+            let offset = self.filename.as_ref().map(|_| OffsetMap::single("position", Value::Int64((self.position + consumed as u64) as i64)));
             let mut record = SourceRecord::new(self.partition.clone(), offset, self.topic.clone(), Some(value_schema.clone()), Value::String(line));
             record.timestamp = now;
             records.push(record);

@@ -3,6 +3,7 @@
 
 use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::transformation_chain::TransformationChain;
+use futures_util::StreamExt as _;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers as _, Message, Timestamp};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -125,7 +126,7 @@ impl SinkTaskContext for WorkerSinkTaskContext {
 
 /// Consumed bytes of the current batch by (topic, partition, offset): kept only when a dead
 /// letter queue needs the original record.
-type RawBatch = Mutex<HashMap<(String, i32, i64), RawRecord>>;
+type RawBatch = Mutex<HashMap<(Arc<str>, i32, i64), RawRecord>>;
 
 /// KIP-610's reporter: a record the task could not write gets the connector's error handling.
 pub struct WorkerErrantRecordReporter {
@@ -154,7 +155,7 @@ impl ErrantRecordReporter for WorkerErrantRecordReporter {
 fn coordinates(record: &SinkRecord) -> RawRecord {
     let meta = &record.meta;
     RawRecord {
-        topic: meta.original_topic.clone(),
+        topic: meta.original_topic.to_string(),
         partition: Some(meta.original_kafka_partition),
         offset: Some(meta.original_kafka_offset),
         timestamp: record.timestamp,
@@ -196,7 +197,9 @@ pub struct SinkTaskRunner {
     pub connector: String,
     pub task_id: u32,
     pub task: Box<dyn SinkTask>,
-    pub consumer: StreamConsumer<SinkConsumerContext>,
+    /// Shared with the task loop's message stream, which lives as long as the loop (a stream
+    /// per `recv` registered and dropped a waker slot per record).
+    pub consumer: Arc<StreamConsumer<SinkConsumerContext>>,
     pub key_converter: Box<dyn Converter>,
     pub value_converter: Box<dyn Converter>,
     pub header_converter: Box<dyn HeaderConverter>,
@@ -277,6 +280,9 @@ impl SinkTaskRunner {
         let mut next_commit = tokio::time::Instant::now() + self.commit_interval;
         let mut pause_watch_alive = true;
         let keep_raw = self.errors.has_dlq();
+        let mut topics = TopicNames::default();
+        let consumer = self.consumer.clone();
+        let mut messages = consumer.stream();
         loop {
             let mut batch: Vec<SinkRecord> = Vec::new();
             let mut failed: Vec<FailedConversion> = Vec::new();
@@ -296,15 +302,17 @@ impl SinkTaskRunner {
                     lock(&context.state).commit_requested = true;
                 }
                 _ = tokio::time::sleep_until(next_commit) => {}
-                msg = self.consumer.recv() => {
+                msg = messages.next() => {
                     match msg {
-                        Ok(m) => self.accept(&m, context, keep_raw, &mut batch, &mut failed, &mut positions),
-                        Err(e) => tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "consumer error"),
+                        Some(Ok(m)) => self.accept(&m, context, keep_raw, &mut batch, &mut failed, &mut positions, &mut topics),
+                        Some(Err(e)) => tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "consumer error"),
+                        // The stream never ends while the consumer lives.
+                        None => {}
                     }
                     // Take what else is already fetched, without waiting.
                     while batch.len() + failed.len() < MAX_BATCH {
-                        match futures_util::FutureExt::now_or_never(self.consumer.recv()) {
-                            Some(Ok(m)) => self.accept(&m, context, keep_raw, &mut batch, &mut failed, &mut positions),
+                        match futures_util::FutureExt::now_or_never(messages.next()) {
+                            Some(Some(Ok(m))) => self.accept(&m, context, keep_raw, &mut batch, &mut failed, &mut positions, &mut topics),
                             _ => break,
                         }
                     }
@@ -320,9 +328,9 @@ impl SinkTaskRunner {
             self.apply_context_requests(context, offsets)?;
             if let Some(t) = &self.topic_tracker {
                 for r in &batch {
-                    if !self.seen_topics.contains(&r.meta.original_topic) {
+                    if !self.seen_topics.contains(&*r.meta.original_topic) {
                         t.add_topic(&self.connector, &r.meta.original_topic);
-                        self.seen_topics.insert(r.meta.original_topic.clone());
+                        self.seen_topics.insert(r.meta.original_topic.to_string());
                     }
                 }
             }
@@ -370,15 +378,18 @@ impl SinkTaskRunner {
         batch: &mut Vec<SinkRecord>,
         failed: &mut Vec<FailedConversion>,
         positions: &mut Vec<(TopicPartition, i64)>,
+        topics: &mut TopicNames,
     ) {
+        // librdkafka hands the topic out as a C string, checked for UTF-8 on each call: once.
+        let topic = topics.get(m.topic());
         match positions.last_mut() {
-            Some((tp, o)) if tp.partition == m.partition() && tp.topic == m.topic() => *o = m.offset() + 1,
-            _ => positions.push((TopicPartition::new(m.topic(), m.partition()), m.offset() + 1)),
+            Some((tp, o)) if tp.partition == m.partition() && tp.topic == *topic => *o = m.offset() + 1,
+            _ => positions.push((TopicPartition::new(&*topic, m.partition()), m.offset() + 1)),
         }
         if keep_raw {
-            lock(&context.reporter.raw).insert((m.topic().to_owned(), m.partition(), m.offset()), raw_of(m));
+            lock(&context.reporter.raw).insert((topic.clone(), m.partition(), m.offset()), raw_of(m));
         }
-        match self.to_sink_record(m) {
+        match self.to_sink_record(m, topic) {
             Ok(r) => batch.push(r),
             Err((stage, error)) => failed.push(FailedConversion { raw: raw_of(m), stage, error }),
         }
@@ -449,7 +460,7 @@ impl SinkTaskRunner {
                 Err(e) => error = e,
             }
         }
-        let key = (coords.topic.clone(), coords.partition.unwrap_or(0), coords.offset.unwrap_or(-1));
+        let key = (Arc::from(coords.topic.as_str()), coords.partition.unwrap_or(0), coords.offset.unwrap_or(-1));
         let raw = lock(&context.reporter.raw).get(&key).cloned().unwrap_or(coords);
         self.errors.report(&raw, Stage::Transformation, class, error).await.map(|()| None)
     }
@@ -504,7 +515,7 @@ impl SinkTaskRunner {
                 PartitionEvent::Revoked(parts) => {
                     lock(&context.state).assignment.retain(|tp| !parts.contains(tp));
                     // Records of revoked partitions go to their new owner.
-                    batch.retain(|r| !parts.iter().any(|tp| tp.topic == r.meta.original_topic && tp.partition == r.meta.original_kafka_partition));
+                    batch.retain(|r| !parts.iter().any(|tp| *tp.topic == *r.meta.original_topic && tp.partition == r.meta.original_kafka_partition));
                     for tp in &parts {
                         offsets.current.remove(tp);
                         offsets.committed.remove(tp);
@@ -585,10 +596,26 @@ impl SinkTaskRunner {
         Conv { key: &*self.key_converter, value: &*self.value_converter, header: &*self.header_converter }
     }
 
-    fn to_sink_record(&self, m: &BorrowedMessage<'_>) -> Result<SinkRecord, (Stage, ConnectError)> {
+    fn to_sink_record(&self, m: &BorrowedMessage<'_>, topic: Arc<str>) -> Result<SinkRecord, (Stage, ConnectError)> {
         let headers = m.headers();
         let header_iter = headers.iter().flat_map(|hs| hs.iter().map(|h| (h.key, h.value)));
-        self.converters().convert(m.topic(), m.partition(), m.offset(), m.timestamp(), m.key(), m.payload(), header_iter)
+        self.converters().convert(topic, m.partition(), m.offset(), m.timestamp(), m.key(), m.payload(), header_iter)
+    }
+}
+
+/// The topic names of consumed records, shared by the records of one topic: consecutive
+/// records are almost always of one topic, so the last name is reused.
+#[derive(Default)]
+struct TopicNames {
+    last: Option<Arc<str>>,
+}
+
+impl TopicNames {
+    fn get(&mut self, name: &str) -> Arc<str> {
+        match &self.last {
+            Some(t) if **t == *name => t.clone(),
+            _ => self.last.insert(Arc::from(name)).clone(),
+        }
     }
 }
 
@@ -607,13 +634,21 @@ impl Conv<'_> {
             (None, _) => Timestamp::NotAvailable,
         };
         let headers = raw.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
-        self.convert(&raw.topic, raw.partition.unwrap_or(0), raw.offset.unwrap_or(-1), timestamp, raw.key.as_deref(), raw.value.as_deref(), headers)
+        self.convert(
+            raw.topic.as_str().into(),
+            raw.partition.unwrap_or(0),
+            raw.offset.unwrap_or(-1),
+            timestamp,
+            raw.key.as_deref(),
+            raw.value.as_deref(),
+            headers,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
     fn convert<'a>(
         &self,
-        topic: &str,
+        topic: Arc<str>,
         partition: i32,
         offset: i64,
         ts: Timestamp,
@@ -623,18 +658,18 @@ impl Conv<'_> {
     ) -> Result<SinkRecord, (Stage, ConnectError)> {
         let mut headers = Headers::new();
         for (k, v) in raw_headers {
-            let sv = self.header.to_connect_header(topic, k, v).map_err(|e| (Stage::HeaderConverter, e))?;
+            let sv = self.header.to_connect_header(&topic, k, v).map_err(|e| (Stage::HeaderConverter, e))?;
             headers.add(k, sv.schema, sv.value);
         }
-        let key = self.key.to_connect_data(topic, &headers, key).map_err(|e| (Stage::KeyConverter, e))?;
-        let value = self.value.to_connect_data(topic, &headers, value).map_err(|e| (Stage::ValueConverter, e))?;
+        let key = self.key.to_connect_data(&topic, &headers, key).map_err(|e| (Stage::KeyConverter, e))?;
+        let value = self.value.to_connect_data(&topic, &headers, value).map_err(|e| (Stage::ValueConverter, e))?;
         let (timestamp, timestamp_type) = match ts {
             Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
             Timestamp::CreateTime(t) => (Some(t).filter(|t| *t >= 0), TimestampType::CreateTime),
             Timestamp::LogAppendTime(t) => (Some(t).filter(|t| *t >= 0), TimestampType::LogAppendTime),
         };
         Ok(SinkRecord {
-            topic: topic.to_owned(),
+            topic: topic.clone(),
             kafka_partition: Some(partition),
             key_schema: key.schema,
             key: key.value,
@@ -642,13 +677,7 @@ impl Conv<'_> {
             value: value.value,
             timestamp,
             headers,
-            meta: SinkMeta {
-                kafka_offset: offset,
-                timestamp_type,
-                original_topic: topic.to_owned(),
-                original_kafka_partition: partition,
-                original_kafka_offset: offset,
-            },
+            meta: SinkMeta { kafka_offset: offset, timestamp_type, original_topic: topic, original_kafka_partition: partition, original_kafka_offset: offset },
         })
     }
 }

@@ -38,7 +38,7 @@ pub(crate) struct Batch {
     pub(crate) outcomes: Vec<Outcome>,
     /// Records a transformation sent to another topic than their own, by index (rare, so kept
     /// apart rather than a slot per record).
-    routed: Vec<(usize, String)>,
+    routed: Vec<(usize, Arc<str>)>,
     /// Records before this index are settled.
     settled: usize,
 }
@@ -49,7 +49,7 @@ impl Batch {
         Batch { first_seq, records, outcomes, routed: Vec::new(), settled: 0 }
     }
     /// Notes that record `index` went to `topic`, not the record's own topic.
-    pub(crate) fn routed(&mut self, index: usize, topic: String) {
+    pub(crate) fn routed(&mut self, index: usize, topic: Arc<str>) {
         self.routed.push((index, topic));
     }
     /// The sequence number of record `index`.
@@ -150,7 +150,7 @@ impl InFlight {
         b.settled += 1;
         self.len -= 1;
         // Sorted by index: records are routed in send order.
-        let routed_topic = b.routed.binary_search_by_key(&i, |(r, _)| *r).ok().map(|k| b.routed[k].1.as_str());
+        let routed_topic = b.routed.binary_search_by_key(&i, |(r, _)| *r).ok().map(|k| &*b.routed[k].1);
         Some(Resolved { record: &mut b.records[i], outcome, routed_topic })
     }
 
@@ -234,7 +234,7 @@ mod tests {
         let mut sending = Batch::new(f.next_seq(), (3..6).map(record).collect());
         sending.outcomes[0] = Outcome::NotSent;
         sending.outcomes[1] = Outcome::InFlight;
-        sending.routed(1, "elsewhere".to_owned());
+        sending.routed(1, "elsewhere".into());
         // Acknowledgements for 4, 2 and 1 come first: nothing settles before record 0.
         push(&acks, 4, 40);
         push(&acks, 2, 20);

@@ -49,7 +49,7 @@ fn convert(
     header_converter: &dyn HeaderConverter,
     record: &mut SourceRecord,
 ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>), (Stage, ConnectError)> {
-    let topic = record.topic.as_str();
+    let topic = &*record.topic;
     let key = key_converter.from_connect_data(topic, &mut record.headers, record.key_schema.as_ref(), &record.key).map_err(|e| (Stage::KeyConverter, e))?;
     let value =
         value_converter.from_connect_data(topic, &mut record.headers, record.value_schema.as_ref(), &record.value).map_err(|e| (Stage::ValueConverter, e))?;
@@ -350,7 +350,7 @@ impl SourceTaskRunner {
                     continue;
                 }
             };
-            let topic = record.topic.as_str();
+            let topic = &*record.topic;
             let mut out: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(topic, first_seq + i);
             out.key = key.as_deref();
             out.payload = value.as_deref();

@@ -262,7 +262,7 @@ mod tests {
             ("predicates.isRouted.pattern", "routed"),
         ]))
         .unwrap();
-        assert_eq!(chain.apply(rec("abc")).unwrap().unwrap().topic, "routed", "routed, so kept");
+        assert_eq!(&*chain.apply(rec("abc")).unwrap().unwrap().topic, "routed", "routed, so kept");
         assert!(chain.apply(rec("xyz")).unwrap().is_none(), "not routed, so the negated filter drops it");
     }
 

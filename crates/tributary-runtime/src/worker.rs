@@ -244,7 +244,7 @@ impl Worker {
                 connector: connector_name,
                 task_id: id,
                 task,
-                consumer,
+                consumer: Arc::new(consumer),
                 key_converter,
                 value_converter,
                 header_converter,

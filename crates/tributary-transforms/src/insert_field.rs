@@ -60,7 +60,7 @@ impl InsertField {
     fn insertions<M: RecordMeta>(&self, r: &ConnectRecord<M>) -> Result<Vec<(String, Value)>> {
         let mut out = Vec::new();
         if let Some(f) = &self.topic {
-            out.push((f.name.clone(), Value::String(r.topic.clone())));
+            out.push((f.name.clone(), Value::String(r.topic.to_string())));
         }
         if let Some(f) = &self.partition {
             out.push((f.name.clone(), r.kafka_partition.map(Value::Int32).unwrap_or(Value::Null)));

@@ -36,7 +36,7 @@ impl<M: RecordMeta> Transformation<M> for RegexRouter {
     fn apply(&self, mut r: ConnectRecord<M>) -> Result<Option<ConnectRecord<M>>> {
         if let Some(re) = &self.regex {
             if re.is_match(&r.topic) {
-                r.topic = re.replace(&r.topic, self.replacement.as_str()).into_owned();
+                r.topic = re.replace(&r.topic, self.replacement.as_str()).into();
             }
         }
         Ok(Some(r))
@@ -88,7 +88,7 @@ impl<M: RecordMeta> Transformation<M> for TimestampRouter {
     fn apply(&self, mut r: ConnectRecord<M>) -> Result<Option<ConnectRecord<M>>> {
         let ts = r.timestamp.ok_or_else(|| ConnectError::data(format!("Timestamp missing on record: topic {}", r.topic)))?;
         let formatted = format_date(&self.timestamp_format, ts);
-        r.topic = self.topic_format.replace("${topic}", &r.topic).replace("${timestamp}", &formatted);
+        r.topic = self.topic_format.replace("${topic}", &r.topic).replace("${timestamp}", &formatted).into();
         Ok(Some(r))
     }
 
