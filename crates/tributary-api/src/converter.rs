@@ -8,6 +8,7 @@ use crate::data::Value;
 use crate::error::Result;
 use crate::header::Headers;
 use crate::schema::SchemaRef;
+use std::borrow::Cow;
 
 /// A value with its (optional) schema.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,8 +27,10 @@ pub trait Converter: Send + Sync {
     /// Configures the converter with its prefix-stripped settings (`schemas.enable`, ...).
     fn configure(&mut self, config: &ConfigMap, is_key: bool) -> Result<()>;
 
-    /// Serializes a value; `None` means a null record key or value.
-    fn from_connect_data(&self, topic: &str, headers: &mut Headers, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>>;
+    /// Serializes a value; `None` means a null record key or value. A converter whose output
+    /// is the value's own bytes (String, ByteArray) lends them instead of copying: the producer
+    /// copies them once more anyway.
+    fn from_connect_data<'v>(&self, topic: &str, headers: &mut Headers, schema: Option<&SchemaRef>, value: &'v Value) -> Result<Option<Cow<'v, [u8]>>>;
 
     /// Deserializes bytes; `None` is a null key or value.
     fn to_connect_data(&self, topic: &str, headers: &Headers, bytes: Option<&[u8]>) -> Result<SchemaAndValue>;

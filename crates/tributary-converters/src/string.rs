@@ -1,5 +1,6 @@
 //! `org.apache.kafka.connect.storage.StringConverter`: values as text.
 
+use std::borrow::Cow;
 use tributary_api::config::{ConfigKey, ConfigType, Importance};
 use tributary_api::{ConfigDef, ConfigMap, ConnectError, Converter, HeaderConverter, Headers, Result, Schema, SchemaAndValue, SchemaRef, Value};
 
@@ -28,11 +29,11 @@ fn check_encoding(config: &ConfigMap) -> Result<()> {
     Ok(())
 }
 
-fn to_bytes(value: &Value) -> Option<Vec<u8>> {
+fn to_bytes(value: &Value) -> Option<Cow<'_, [u8]>> {
     match value {
         Value::Null => None,
-        Value::String(s) => Some(s.as_bytes().to_vec()),
-        other => Some(other.to_string().into_bytes()),
+        Value::String(s) => Some(Cow::Borrowed(s.as_bytes())),
+        other => Some(Cow::Owned(other.to_string().into_bytes())),
     }
 }
 
@@ -50,7 +51,7 @@ impl Converter for StringConverter {
     fn configure(&mut self, config: &ConfigMap, _is_key: bool) -> Result<()> {
         check_encoding(config)
     }
-    fn from_connect_data(&self, _t: &str, _h: &mut Headers, _s: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
+    fn from_connect_data<'v>(&self, _t: &str, _h: &mut Headers, _s: Option<&SchemaRef>, value: &'v Value) -> Result<Option<Cow<'v, [u8]>>> {
         Ok(to_bytes(value))
     }
     fn to_connect_data(&self, _t: &str, _h: &Headers, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
@@ -66,7 +67,7 @@ impl HeaderConverter for StringConverter {
         check_encoding(config)
     }
     fn from_connect_header(&self, _t: &str, _k: &str, _s: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
-        Ok(to_bytes(value))
+        Ok(to_bytes(value).map(Cow::into_owned))
     }
     fn to_connect_header(&self, _t: &str, _k: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
         from_bytes(bytes)
@@ -84,8 +85,10 @@ mod tests {
     fn round_trips_text_and_stringifies_others() {
         let c = StringConverter;
         let mut h = Headers::new();
-        assert_eq!(c.from_connect_data("t", &mut h, None, &Value::String("héllo".into())).unwrap(), Some("héllo".as_bytes().to_vec()));
-        assert_eq!(c.from_connect_data("t", &mut h, None, &Value::Int32(42)).unwrap(), Some(b"42".to_vec()));
+        let value = Value::String("héllo".into());
+        let lent = c.from_connect_data("t", &mut h, None, &value).unwrap();
+        assert!(matches!(lent, Some(Cow::Borrowed(b)) if b == "héllo".as_bytes()), "a string's bytes are lent, not copied");
+        assert_eq!(c.from_connect_data("t", &mut h, None, &Value::Int32(42)).unwrap().as_deref(), Some(&b"42"[..]));
         assert_eq!(c.from_connect_data("t", &mut h, None, &Value::Null).unwrap(), None);
         let back = Converter::to_connect_data(&c, "t", &h, Some(b"abc")).unwrap();
         assert_eq!(back, SchemaAndValue { schema: Some(Schema::optional_string()), value: Value::String("abc".into()) });

@@ -121,7 +121,10 @@ impl OffsetCodec {
     }
 
     fn encode(&self, value: &Value) -> Result<Vec<u8>, ConnectError> {
-        self.json.from_connect_data("", &mut Headers::new(), None, value)?.ok_or_else(|| ConnectError::data("offset serialized to null"))
+        self.json
+            .from_connect_data("", &mut Headers::new(), None, value)?
+            .map(|b| b.into_owned())
+            .ok_or_else(|| ConnectError::data("offset serialized to null"))
     }
 
     /// `["<connector>",{<partition>}]`.

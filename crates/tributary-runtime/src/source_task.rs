@@ -17,11 +17,12 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer as _};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tributary_api::{ConnectError, Converter, HeaderConverter, RecordMetadata, SourceMeta, SourceRecord, SourceTask};
+use tributary_api::{ConnectError, Converter, HeaderConverter, Headers, RecordMetadata, SchemaRef, SourceMeta, SourceRecord, SourceTask, Value};
 
 /// The class Kafka names in KAFKA_PRODUCE error reports.
 const WORKER_SOURCE_TASK: &str = "org.apache.kafka.connect.runtime.AbstractWorkerSourceTask";
@@ -40,25 +41,56 @@ fn produced_raw(m: &rdkafka::message::OwnedMessage) -> RawRecord {
     }
 }
 
+/// Bytes of a record's key or value: lent by the record when the converter can (String,
+/// ByteArray), else the converter's output.
+type Bytes<'r> = Option<Cow<'r, [u8]>>;
+
+/// The parts of a record the converters read: its key and value are borrowed apart from its
+/// headers (which converters may add to), so the bytes can borrow the record.
+struct Parts<'r> {
+    topic: &'r str,
+    headers: &'r mut Headers,
+    key_schema: Option<&'r SchemaRef>,
+    key: &'r Value,
+    value_schema: Option<&'r SchemaRef>,
+    value: &'r Value,
+    kafka_partition: Option<i32>,
+    timestamp: Option<i64>,
+}
+
+impl<'r> Parts<'r> {
+    fn of(record: &'r mut SourceRecord) -> Self {
+        Parts {
+            topic: &record.topic,
+            headers: &mut record.headers,
+            key_schema: record.key_schema.as_ref(),
+            key: &record.key,
+            value_schema: record.value_schema.as_ref(),
+            value: &record.value,
+            kafka_partition: record.kafka_partition,
+            timestamp: record.timestamp,
+        }
+    }
+}
+
 /// The record's key, value and headers as bytes; on failure, the stage that failed. A free
 /// function over the converters (all `Sync`) so a retry loop can hold it across awaits.
 #[allow(clippy::type_complexity)]
-fn convert(
+fn convert<'r>(
     key_converter: &dyn Converter,
     value_converter: &dyn Converter,
     header_converter: &dyn HeaderConverter,
-    record: &mut SourceRecord,
-) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>), (Stage, ConnectError)> {
-    let topic = &*record.topic;
-    let key = key_converter.from_connect_data(topic, &mut record.headers, record.key_schema.as_ref(), &record.key).map_err(|e| (Stage::KeyConverter, e))?;
-    let value =
-        value_converter.from_connect_data(topic, &mut record.headers, record.value_schema.as_ref(), &record.value).map_err(|e| (Stage::ValueConverter, e))?;
-    if record.headers.is_empty() {
+    parts: &mut Parts<'r>,
+) -> Result<(Bytes<'r>, Bytes<'r>, Option<OwnedHeaders>), (Stage, ConnectError)> {
+    let topic = parts.topic;
+    let key = key_converter.from_connect_data(topic, parts.headers, parts.key_schema, parts.key).map_err(|e| (Stage::KeyConverter, e))?;
+    let value = value_converter.from_connect_data(topic, parts.headers, parts.value_schema, parts.value).map_err(|e| (Stage::ValueConverter, e))?;
+    if parts.headers.is_empty() {
         // Most records have none: no librdkafka header list to allocate and copy.
         return Ok((key, value, None));
     }
-    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-    for h in &record.headers {
+    let mut headers = OwnedHeaders::new_with_capacity(parts.headers.len());
+    for h in parts.headers.iter() {
         let bytes = header_converter.from_connect_header(topic, &h.key, h.schema.as_ref(), &h.value).map_err(|e| (Stage::HeaderConverter, e))?;
         headers = headers.insert(KafkaHeader { key: &h.key, value: bytes.as_deref() });
     }
@@ -313,7 +345,8 @@ impl SourceTaskRunner {
                 }
                 known_topics.insert(&record.topic);
             }
-            let converted = match convert(&*self.key_converter, &*self.value_converter, &*self.header_converter, record) {
+            let mut parts = Parts::of(record);
+            let converted = match convert(&*self.key_converter, &*self.value_converter, &*self.header_converter, &mut parts) {
                 Err((stage, error)) if error.is_retriable() => {
                     let (kc, vc, hc) = (&*self.key_converter, &*self.value_converter, &*self.header_converter);
                     let (stage_seen, mut first) = (std::sync::Mutex::new(stage), Some(error));
@@ -321,7 +354,7 @@ impl SourceTaskRunner {
                         .errors
                         .retry(cancel, || match first.take() {
                             Some(e) => Err(e),
-                            None => convert(kc, vc, hc, record).map_err(|(s, e)| {
+                            None => convert(kc, vc, hc, &mut parts).map_err(|(s, e)| {
                                 *stage_seen.lock().unwrap_or_else(|p| p.into_inner()) = s;
                                 e
                             }),
@@ -337,7 +370,7 @@ impl SourceTaskRunner {
                 Err((stage, error)) => {
                     // Reported with the record as the task produced it, under the topic it
                     // was going to.
-                    let topic = record.topic.clone();
+                    let topic = parts.topic.to_owned();
                     let raw = self.source_raw(&batch.records[i], &topic);
                     let class = self.converter_classes[match stage {
                         Stage::KeyConverter => 0,
@@ -350,12 +383,12 @@ impl SourceTaskRunner {
                     continue;
                 }
             };
-            let topic = &*record.topic;
+            let topic = parts.topic;
             let mut out: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(topic, first_seq + i);
             out.key = key.as_deref();
             out.payload = value.as_deref();
-            out.partition = record.kafka_partition;
-            out.timestamp = record.timestamp;
+            out.partition = parts.kafka_partition;
+            out.timestamp = parts.timestamp;
             out.headers = headers;
             batch.outcomes[i] = loop {
                 match self.producer.send(out) {
@@ -377,9 +410,9 @@ impl SourceTaskRunner {
                         let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"));
                         let raw = RawRecord {
                             topic: topic.to_owned(),
-                            partition: record.kafka_partition,
-                            key: key.clone(),
-                            value: value.clone(),
+                            partition: parts.kafka_partition,
+                            key: key.as_deref().map(<[u8]>::to_vec),
+                            value: value.as_deref().map(<[u8]>::to_vec),
                             ..Default::default()
                         };
                         self.errors.report(&raw, Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
@@ -399,11 +432,12 @@ impl SourceTaskRunner {
             return RawRecord { topic: topic.to_owned(), partition: record.kafka_partition, timestamp: record.timestamp, ..Default::default() };
         }
         let mut scratch = record.headers.clone();
-        let mut bytes = |c: &dyn Converter, schema, value| {
+        let mut bytes = |c: &dyn Converter, schema, value: &Value| {
             c.from_connect_data(topic, &mut scratch, schema, value)
                 .or_else(|_| self.fallback_converter.from_connect_data(topic, &mut scratch, schema, value))
                 .ok()
                 .flatten()
+                .map(Cow::into_owned)
         };
         let key = bytes(&*self.key_converter, record.key_schema.as_ref(), &record.key);
         let value = bytes(&*self.value_converter, record.value_schema.as_ref(), &record.value);

@@ -6,6 +6,7 @@ mod write;
 
 pub use write::DecimalFormat;
 
+use std::borrow::Cow;
 use tributary_api::config::{ConfigKey, ConfigType, Importance, Validator};
 use tributary_api::{ConfigDef, ConfigMap, ConnectError, Converter, HeaderConverter, Headers, Result, SchemaAndValue, SchemaRef, Value};
 use write::WriteOptions;
@@ -168,8 +169,8 @@ impl Converter for JsonConverter {
     fn configure(&mut self, config: &ConfigMap, _is_key: bool) -> Result<()> {
         self.configure_from(config)
     }
-    fn from_connect_data(&self, _topic: &str, _headers: &mut Headers, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>> {
-        self.serialize(schema, value)
+    fn from_connect_data<'v>(&self, _topic: &str, _headers: &mut Headers, schema: Option<&SchemaRef>, value: &'v Value) -> Result<Option<Cow<'v, [u8]>>> {
+        Ok(self.serialize(schema, value)?.map(Cow::Owned))
     }
     fn to_connect_data(&self, _topic: &str, _headers: &Headers, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
         self.deserialize(bytes)
