@@ -327,7 +327,13 @@ impl SinkTaskRunner {
             self.handle_partition_events(context, offsets, &mut batch, is_paused).await?;
             self.apply_context_requests(context, offsets)?;
             if let Some(t) = &self.topic_tracker {
+                let mut last: Option<&Arc<str>> = None;
                 for r in &batch {
+                    // Consecutive records share their topic's name: hash only when it changes.
+                    if last.is_some_and(|l| Arc::ptr_eq(l, &r.meta.original_topic)) {
+                        continue;
+                    }
+                    last = Some(&r.meta.original_topic);
                     if !self.seen_topics.contains(&*r.meta.original_topic) {
                         t.add_topic(&self.connector, &r.meta.original_topic);
                         self.seen_topics.insert(r.meta.original_topic.to_string());
