@@ -47,6 +47,10 @@ pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32, connec
         .set("client.id", format!("connector-producer-{connector}-{task}"))
         .set("enable.idempotence", "true")
         .set("acks", "all")
+        // Java's partitioner: keys hashed with murmur2, as Kafka Connect's producer does (the
+        // librdkafka default, CRC32, would put a key on another partition). Keyless records
+        // stick to one partition per batch, as with Java's default (KIP-480).
+        .set("partitioner", "murmur2_random")
         // Records are batched in the producer; a short linger keeps batches full under load
         // without adding visible latency.
         .set("linger.ms", "5");

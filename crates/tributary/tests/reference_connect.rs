@@ -140,3 +140,72 @@ fn nesting_cast_and_header_chain_matches_apache_kafka_connect_byte_for_byte() {
         200,
     );
 }
+
+/// Every record of `topic` (all `partitions`) as (key, partition).
+fn keys_by_partition(bootstrap: &str, topic: &str, partitions: i32, expected: usize) -> std::collections::BTreeMap<String, i32> {
+    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", unique("keys")).create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, rdkafka::Offset::Beginning).unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while out.len() < expected && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let key = String::from_utf8(m.key().expect("a keyed record").to_vec()).unwrap();
+            assert_eq!(out.insert(key, m.partition()), None, "a key was written twice");
+        }
+    }
+    out
+}
+
+#[test]
+fn keyed_records_land_on_the_partitions_apache_kafka_connect_chooses() {
+    // Kafka's producer hashes keys with murmur2; librdkafka's default partitioner is CRC32. A
+    // worker that kept librdkafka's default would put a key on another partition than Connect
+    // does, and per-key order would break when a connector moves between the two.
+    let (bootstrap, lines, partitions) = (bootstrap(), 300, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    write_lines(&input, lines);
+    let mut placements = Vec::new();
+    for engine in ["java", "tributary"] {
+        let topic = unique(&format!("keyed-{engine}"));
+        let props = format!(
+            "name={}\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\n\
+             topic.creation.default.partitions={partitions}\ntopic.creation.default.replication.factor=1\n\
+             transforms=hoist,key,extract\n\
+             transforms.hoist.type=org.apache.kafka.connect.transforms.HoistField$Value\ntransforms.hoist.field=line\n\
+             transforms.key.type=org.apache.kafka.connect.transforms.ValueToKey\ntransforms.key.fields=line\n\
+             transforms.extract.type=org.apache.kafka.connect.transforms.ExtractField$Key\ntransforms.extract.field=line\n",
+            unique(&format!("keyed-{engine}")),
+            input.display()
+        );
+        let cpath = dir.path().join(format!("{engine}-keyed.properties"));
+        std::fs::write(&cpath, props).unwrap();
+        let port = free_port();
+        let worker = format!(
+            "bootstrap.servers={bootstrap}\nkey.converter=org.apache.kafka.connect.storage.StringConverter\n{}offset.storage.file.filename={}\n\
+             offset.flush.interval.ms=1000\nlisteners=http://127.0.0.1:{port}\n",
+            "value.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n",
+            dir.path().join(format!("{engine}.offsets")).display()
+        );
+        let placed = if engine == "java" {
+            let _java = start_java_connect(dir.path(), &worker, &[cpath], port);
+            keys_by_partition(&bootstrap, &topic, partitions, lines)
+        } else {
+            let w = WorkerProcess::start(dir.path(), &worker, &[cpath], port);
+            let placed = keys_by_partition(&bootstrap, &topic, partitions, lines);
+            assert_eq!(w.terminate(), Some(0));
+            placed
+        };
+        assert_eq!(placed.len(), lines, "{engine} wrote {} of {lines} keyed records", placed.len());
+        placements.push(placed);
+    }
+    let used: std::collections::BTreeSet<i32> = placements[0].values().copied().collect();
+    assert!(used.len() > 1, "the keys all hashed to one partition: the comparison would prove nothing");
+    for (key, java_partition) in &placements[0] {
+        assert_eq!(placements[1].get(key), Some(java_partition), "key {key:?}: Apache Kafka Connect chose partition {java_partition}");
+    }
+}

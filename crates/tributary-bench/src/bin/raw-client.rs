@@ -86,6 +86,7 @@ async fn produce(bootstrap: &str, topic: &str, records: usize, size: usize) -> R
         .set("bootstrap.servers", bootstrap)
         .set("enable.idempotence", "true")
         .set("acks", "all")
+        .set("partitioner", "murmur2_random")
         .set("linger.ms", "5")
         .create_with_context(CountingContext { acked: Default::default(), failed: Default::default() })
         .map_err(|e| e.to_string())?;
