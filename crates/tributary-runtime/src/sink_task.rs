@@ -283,8 +283,10 @@ impl SinkTaskRunner {
         let mut topics = TopicNames::default();
         let consumer = self.consumer.clone();
         let mut messages = consumer.stream();
+        // Reused: a fresh vector grown to 500 records each turn was a reallocation chain per batch.
+        let mut batch: Vec<SinkRecord> = Vec::with_capacity(MAX_BATCH);
         loop {
-            let mut batch: Vec<SinkRecord> = Vec::new();
+            batch.clear();
             let mut failed: Vec<FailedConversion> = Vec::new();
             // Consumed positions advance for every record, including those the chain drops and
             // those tolerated as errors. Runs of one partition share one entry: no per-record clone.
@@ -340,20 +342,22 @@ impl SinkTaskRunner {
                     }
                 }
             }
-            let batch = if self.chain.is_empty() {
-                batch
+            let transformed;
+            let to_put: &[SinkRecord] = if self.chain.is_empty() {
+                &batch
             } else {
                 let mut kept = Vec::with_capacity(batch.len());
-                for r in batch {
+                for r in batch.drain(..) {
                     if let Some(t) = self.transform(r, context, cancel).await? {
                         kept.push(t);
                     }
                 }
-                kept
+                transformed = kept;
+                &transformed
             };
             // `put` runs on every iteration, empty batches included, as in Kafka: sinks that
             // flush on time rather than on volume rely on it.
-            self.put_with_retry(&batch, cancel).await?;
+            self.put_with_retry(to_put, cancel).await?;
             if let Some(trace) = lock(&context.reporter.failure).take() {
                 return Err(ConnectError::fatal(format!("a record reported by the task exceeded the error tolerance: {trace}")));
             }
