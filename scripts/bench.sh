@@ -182,18 +182,57 @@ PROPS
   wait 2>/dev/null || true
 }
 
+# The raw client's CPU per million, from creating its client to the end (it reports it).
+raw_cpu() { sed -n 's/.*cpu_ticks=\([0-9]*\).*/\1/p' | awk -v n="$records" -v clk="$clk" '{printf "%.2f\n", $1 / clk * 1000000 / n}'; }
+
+# One raw producer run; prints "records_per_sec cpu_seconds_per_million". Timed from outside,
+# from the first to the last record in the topic, as the worker sources are.
+raw_produce_run() { # $1 = topic
+  "$bin"/raw-client wait "$kafka" "$1" "$records" > "$work/raw-wait.out" &
+  local waiter_pid=$!
+  local out; out="$("$bin"/raw-client produce "$kafka" "$1" "$records")"
+  wait "$waiter_pid"
+  local first done; first="$(sed -n 's/.*first_ms=\([0-9]*\).*/\1/p' "$work/raw-wait.out")"; done="$(sed -n 's/.*done_ms=\([0-9]*\).*/\1/p' "$work/raw-wait.out")"
+  echo "$(awk -v n="$records" -v f="$first" -v d="$done" 'BEGIN { ms = d - f; if (ms < 1) ms = 1; printf "%.0f\n", n * 1000 / ms }') $(echo "$out" | raw_cpu)"
+}
+
+# One raw consumer run of topic $1, timed from outside by the size of the file it writes,
+# exactly as the worker sinks are; prints "records_per_sec cpu_seconds_per_million".
+raw_consume_run() { # $1 = topic
+  rm -f "$work/raw-sink.txt"
+  "$bin"/raw-client consume "$kafka" "$1" "$records" "$work/raw-sink.txt" > "$work/raw-consume.out" &
+  local consumer_pid=$! t0 t1
+  read -r t0 t1 < <(wait_file "$work/raw-sink.txt" $((records * 101)) "the raw consumer")
+  wait "$consumer_pid"
+  rm -f "$work/raw-sink.txt"
+  echo "$(awk -v n="$records" -v ms=$((t1 - t0)) 'BEGIN { if (ms < 1) ms = 1; printf "%.0f\n", n * 1000 / ms }') $(raw_cpu < "$work/raw-consume.out")"
+}
+
 declare -A result
 measure_engine() { # $1 = engine, $2 = REST port
   start_worker "$1" "$2"
   result[$1,startup]="$startup_ms"
   sleep 2
   result[$1,idle_rss]="$(rss_mb "$worker_pid")"
-  local s j k; s=(); j=(); k=()
+  local s j k rp rc; s=(); j=(); k=(); rp=(); rc=()
   for i in $(seq 1 "$runs"); do
+    # For Tributary, each run sits next to a raw client run: the machines are shared and their
+    # speed drifts over minutes, so a ratio is taken within a pair, not across phases.
+    if [ "$1" = tributary ]; then rp+=("$(raw_produce_run "bench-raw-$i-$$")"); fi
     s+=("$(source_run "$2" "$worker_pid" org.apache.kafka.connect.storage.StringConverter "$1-s$i")")
+    if [ "$1" = tributary ]; then rc+=("$(raw_consume_run "bench-raw-$i-$$")"); fi
     k+=("$(sink_run "$2" "$worker_pid" "$(cat "$work/last-topic")" "$1-k$i")")
     j+=("$(source_run "$2" "$worker_pid" org.apache.kafka.connect.json.JsonConverter "$1-j$i")")
   done
+  if [ "$1" = tributary ]; then
+    raw_p="$(printf '%s\n' "${rp[@]}" | awk '{print $1}' | median)"
+    raw_p_cpu="$(printf '%s\n' "${rp[@]}" | awk '{print $2}' | median)"
+    raw_c="$(printf '%s\n' "${rc[@]}" | awk '{print $1}' | median)"
+    raw_c_cpu="$(printf '%s\n' "${rc[@]}" | awk '{print $2}' | median)"
+    # Median of the per-pair ratios.
+    src_vs_raw="$(paste <(printf '%s\n' "${s[@]}") <(printf '%s\n' "${rp[@]}") | awk '{printf "%.4f\n", $1 / $3}' | median)"
+    sink_vs_raw="$(paste <(printf '%s\n' "${k[@]}") <(printf '%s\n' "${rc[@]}") | awk '{printf "%.4f\n", $1 / $3}' | median)"
+  fi
   result[$1,src]="$(printf '%s\n' "${s[@]}" | awk '{print $1}' | median)"
   result[$1,src_cpu]="$(printf '%s\n' "${s[@]}" | awk '{print $2}' | median)"
   result[$1,json]="$(printf '%s\n' "${j[@]}" | awk '{print $1}' | median)"
@@ -216,31 +255,11 @@ measure_engine() { # $1 = engine, $2 = REST port
   result[$1,failover]="$(printf '%s\n' "${f[@]}" | median)"
 }
 
-raw=(); rawc=(); rawcpu=(); rawccpu=()
-# The raw client's CPU per million, from creating its client to the end (it reports it).
-raw_cpu() { sed -n 's/.*cpu_ticks=\([0-9]*\).*/\1/p' | awk -v n="$records" -v clk="$clk" '{printf "%.2f\n", $1 / clk * 1000000 / n}'; }
-for i in $(seq 1 "$runs"); do
-  # Timed from outside, from the first to the last record in the topic, as the worker sources are.
-  "$bin"/raw-client wait "$kafka" "bench-raw-$i-$$" "$records" > "$work/raw-wait.out" &
-  waiter_pid=$!
-  out="$("$bin"/raw-client produce "$kafka" "bench-raw-$i-$$" "$records")"
-  wait "$waiter_pid"
-  raw+=("$(awk -v n="$records" -v f="$(sed -n 's/.*first_ms=\([0-9]*\).*/\1/p' "$work/raw-wait.out")" -v d="$(sed -n 's/.*done_ms=\([0-9]*\).*/\1/p' "$work/raw-wait.out")" 'BEGIN { ms = d - f; if (ms < 1) ms = 1; printf "%.0f\n", n * 1000 / ms }')")
-  rawcpu+=("$(echo "$out" | raw_cpu)")
-  # Timed from outside, by the size of the file it writes, exactly as the worker sinks are.
-  rm -f "$work/raw-sink.txt"
-  "$bin"/raw-client consume "$kafka" "bench-raw-$i-$$" "$records" "$work/raw-sink.txt" > "$work/raw-consume.out" &
-  consumer_pid=$!
-  read -r t0 t1 < <(wait_file "$work/raw-sink.txt" $((records * 101)) "the raw consumer")
-  wait "$consumer_pid"
-  rawc+=("$(awk -v n="$records" -v ms=$((t1 - t0)) 'BEGIN { if (ms < 1) ms = 1; printf "%.0f\n", n * 1000 / ms }')")
-  rawccpu+=("$(raw_cpu < "$work/raw-consume.out")")
-  rm -f "$work/raw-sink.txt"
-done
-raw_p="$(printf '%s\n' "${raw[@]}" | median)"
-raw_c="$(printf '%s\n' "${rawc[@]}" | median)"
-raw_p_cpu="$(printf '%s\n' "${rawcpu[@]}" | median)"
-raw_c_cpu="$(printf '%s\n' "${rawccpu[@]}" | median)"
+# The broker's JIT compiles its hot paths under the first load: an untimed produce and consume
+# first, so the first measured runs do not meet a cold broker (the raw producer's first runs were
+# up to half as fast and twice as costly per record without it).
+"$bin"/raw-client produce "$kafka" "bench-warmup-$$" "$records" >/dev/null
+"$bin"/raw-client consume "$kafka" "bench-warmup-$$" "$records" >/dev/null
 measure_engine tributary "$trib_port"
 measure_engine java "$java_port"
 
@@ -252,12 +271,14 @@ table="$(cat <<TABLE
 
 $records × 100-byte lines, Apache Kafka 3.9.1 broker (KRaft), median of $runs runs; throughput from the
 first to the last record at the destination; CPU = user+sys of the worker process during the run.
+Each Tributary run is paired with a raw client run just before it; "Tributary / raw" is the
+median of the per-pair ratios.
 
 | Scenario | Tributary | Apache Kafka Connect 3.9.1 | raw rdkafka client | Tributary / Connect | Tributary / raw |
 |---|---|---|---|---|---|
-| file → topic, StringConverter (rec/s) | ${result[$t,src]} | ${result[$j,src]} | $raw_p | $(ratio "${result[$t,src]}" "${result[$j,src]}") | $(ratio "${result[$t,src]}" "$raw_p") |
+| file → topic, StringConverter (rec/s) | ${result[$t,src]} | ${result[$j,src]} | $raw_p | $(ratio "${result[$t,src]}" "${result[$j,src]}") | $(printf '%.2f' "$src_vs_raw") |
 | file → topic, JsonConverter (rec/s) | ${result[$t,json]} | ${result[$j,json]} | | $(ratio "${result[$t,json]}" "${result[$j,json]}") | |
-| topic → file (rec/s) | ${result[$t,sink]} | ${result[$j,sink]} | $raw_c | $(ratio "${result[$t,sink]}" "${result[$j,sink]}") | $(ratio "${result[$t,sink]}" "$raw_c") |
+| topic → file (rec/s) | ${result[$t,sink]} | ${result[$j,sink]} | $raw_c | $(ratio "${result[$t,sink]}" "${result[$j,sink]}") | $(printf '%.2f' "$sink_vs_raw") |
 | CPU s per million, file → topic (String) | ${result[$t,src_cpu]} | ${result[$j,src_cpu]} | $raw_p_cpu | | |
 | CPU s per million, file → topic (Json) | ${result[$t,json_cpu]} | ${result[$j,json_cpu]} | | | |
 | CPU s per million, topic → file | ${result[$t,sink_cpu]} | ${result[$j,sink_cpu]} | $raw_c_cpu | | |
