@@ -286,7 +286,8 @@ impl FileStreamSourceTask {
         let value_schema = Schema::string();
         while records.len() < self.batch_size {
             let rest = &self.buffer[consumed..];
-            // memchr's vectorised search: a byte-by-byte scan was a quarter of this function.
+            // memchr compares a vector of bytes at a time; the iterator scan it replaces went
+            // through a 100-byte line one byte at a time.
             let Some(i) = memchr::memchr2(b'\n', b'\r', rest) else { break };
             let end = if rest[i] == b'\r' {
                 match rest.get(i + 1) {

@@ -308,8 +308,9 @@ impl SinkTaskRunner {
                     match msg {
                         Some(Ok(m)) => self.accept(&m, context, keep_raw, &mut batch, &mut failed, &mut positions, &mut topics),
                         Some(Err(e)) => tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "consumer error"),
-                        // The stream never ends while the consumer lives.
-                        None => {}
+                        // rdkafka's stream does not end while the consumer lives; if it did,
+                        // waiting on it again would spin, so the task fails instead.
+                        None => return Err(ConnectError::fatal("the consumer's message stream ended")),
                     }
                     // Take what else is already fetched, without waiting.
                     while batch.len() + failed.len() < MAX_BATCH {
