@@ -23,6 +23,8 @@ impl SchemaAndValue {
 }
 
 /// Converts keys or values.
+// `from_connect_data` and `to_connect_data` are Kafka's names, where connector authors look.
+#[allow(clippy::wrong_self_convention)]
 pub trait Converter: Send + Sync {
     /// Configures the converter with its prefix-stripped settings (`schemas.enable`, ...).
     fn configure(&mut self, config: &ConfigMap, is_key: bool) -> Result<()>;
@@ -35,6 +37,12 @@ pub trait Converter: Send + Sync {
     /// Deserializes bytes; `None` is a null key or value.
     fn to_connect_data(&self, topic: &str, headers: &Headers, bytes: Option<&[u8]>) -> Result<SchemaAndValue>;
 
+    /// Whether `to_connect_data` reads its `headers`; `false` lets a sink task that ignores
+    /// headers skip decoding them ([`crate::SinkTask::reads_headers`]).
+    fn reads_headers(&self) -> bool {
+        true
+    }
+
     /// The converter's own keys.
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
@@ -42,6 +50,7 @@ pub trait Converter: Send + Sync {
 }
 
 /// Converts header values (`org.apache.kafka.connect.storage.HeaderConverter`).
+#[allow(clippy::wrong_self_convention)]
 pub trait HeaderConverter: Send + Sync {
     fn configure(&mut self, config: &ConfigMap) -> Result<()>;
     fn from_connect_header(&self, topic: &str, key: &str, schema: Option<&SchemaRef>, value: &Value) -> Result<Option<Vec<u8>>>;

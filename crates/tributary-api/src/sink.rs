@@ -96,4 +96,12 @@ pub trait SinkTask: Send {
     }
 
     async fn stop(&mut self) -> Result<()>;
+
+    /// Whether `put` reads records' headers. A task that never does may return `false`: when no
+    /// transformation runs and neither converter reads headers either, the runtime then skips
+    /// decoding consumed records' headers (librdkafka allocates a parse buffer per record for
+    /// that, even when a record has none) and the records reach `put` without headers.
+    fn reads_headers(&self) -> bool {
+        true
+    }
 }

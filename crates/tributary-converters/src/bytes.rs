@@ -34,6 +34,9 @@ impl Converter for ByteArrayConverter {
     fn to_connect_data(&self, _t: &str, _h: &Headers, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
         Ok(from_bytes(bytes))
     }
+    fn reads_headers(&self) -> bool {
+        false
+    }
 }
 
 impl HeaderConverter for ByteArrayConverter {

@@ -57,6 +57,9 @@ impl Converter for StringConverter {
     fn to_connect_data(&self, _t: &str, _h: &Headers, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
         from_bytes(bytes)
     }
+    fn reads_headers(&self) -> bool {
+        false
+    }
     fn config_def(&self) -> ConfigDef {
         config_def()
     }

@@ -72,6 +72,11 @@ impl SinkTask for FileStreamSinkTask {
         VERSION.into()
     }
 
+    /// Only values are written, as in Kafka's FileStreamSink.
+    fn reads_headers(&self) -> bool {
+        false
+    }
+
     async fn start(&mut self, context: Arc<dyn SinkTaskContext>) -> Result<()> {
         self.filename = context.config().get(FILE_CONFIG).filter(|f| !f.is_empty()).cloned();
         self.output = Some(match &self.filename {

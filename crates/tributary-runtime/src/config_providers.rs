@@ -91,7 +91,7 @@ impl ConfigProviders {
         std::iter::from_fn(move || {
             while let Some(rel) = value[pos..].find("${") {
                 let start = pos + rel;
-                let Some(end_rel) = value[start..].find('}') else { return None };
+                let end_rel = value[start..].find('}')?;
                 let end = start + end_rel + 1;
                 pos = end;
                 let inner = &value[start + 2..end - 1];

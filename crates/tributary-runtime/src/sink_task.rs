@@ -280,6 +280,10 @@ impl SinkTaskRunner {
         let mut next_commit = tokio::time::Instant::now() + self.commit_interval;
         let mut pause_watch_alive = true;
         let keep_raw = self.errors.has_dlq();
+        // Nothing reads headers when the task, the converters and the (empty) chain do not:
+        // then they are not decoded (a buffer allocated per record by librdkafka).
+        let decode_headers =
+            self.task.reads_headers() || !self.chain.is_empty() || self.key_converter.reads_headers() || self.value_converter.reads_headers();
         let mut topics = TopicNames::default();
         let consumer = self.consumer.clone();
         let mut messages = consumer.stream();
@@ -306,7 +310,7 @@ impl SinkTaskRunner {
                 _ = tokio::time::sleep_until(next_commit) => {}
                 msg = messages.next() => {
                     match msg {
-                        Some(Ok(m)) => self.accept(&m, context, keep_raw, &mut batch, &mut failed, &mut positions, &mut topics),
+                        Some(Ok(m)) => self.accept(&m, context, (keep_raw, decode_headers), &mut batch, &mut failed, &mut positions, &mut topics),
                         Some(Err(e)) => tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "consumer error"),
                         // rdkafka's stream does not end while the consumer lives; if it did,
                         // waiting on it again would spin, so the task fails instead.
@@ -315,7 +319,7 @@ impl SinkTaskRunner {
                     // Take what else is already fetched, without waiting.
                     while batch.len() + failed.len() < MAX_BATCH {
                         match futures_util::FutureExt::now_or_never(messages.next()) {
-                            Some(Some(Ok(m))) => self.accept(&m, context, keep_raw, &mut batch, &mut failed, &mut positions, &mut topics),
+                            Some(Some(Ok(m))) => self.accept(&m, context, (keep_raw, decode_headers), &mut batch, &mut failed, &mut positions, &mut topics),
                             _ => break,
                         }
                     }
@@ -381,11 +385,12 @@ impl SinkTaskRunner {
     }
 
     /// Converts a consumed record into the batch, or sets it aside when a converter fails.
+    #[allow(clippy::too_many_arguments)]
     fn accept(
         &self,
         m: &BorrowedMessage<'_>,
         context: &Arc<WorkerSinkTaskContext>,
-        keep_raw: bool,
+        (keep_raw, decode_headers): (bool, bool),
         batch: &mut Vec<SinkRecord>,
         failed: &mut Vec<FailedConversion>,
         positions: &mut Vec<(TopicPartition, i64)>,
@@ -400,7 +405,7 @@ impl SinkTaskRunner {
         if keep_raw {
             lock(&context.reporter.raw).insert((topic.clone(), m.partition(), m.offset()), raw_of(m));
         }
-        match self.to_sink_record(m, topic) {
+        match self.to_sink_record(m, topic, decode_headers) {
             Ok(r) => batch.push(r),
             Err((stage, error)) => failed.push(FailedConversion { raw: raw_of(m), stage, error }),
         }
@@ -607,8 +612,8 @@ impl SinkTaskRunner {
         Conv { key: &*self.key_converter, value: &*self.value_converter, header: &*self.header_converter }
     }
 
-    fn to_sink_record(&self, m: &BorrowedMessage<'_>, topic: Arc<str>) -> Result<SinkRecord, (Stage, ConnectError)> {
-        let headers = m.headers();
+    fn to_sink_record(&self, m: &BorrowedMessage<'_>, topic: Arc<str>, decode_headers: bool) -> Result<SinkRecord, (Stage, ConnectError)> {
+        let headers = if decode_headers { m.headers() } else { None };
         let header_iter = headers.iter().flat_map(|hs| hs.iter().map(|h| (h.key, h.value)));
         self.converters().convert(topic, m.partition(), m.offset(), m.timestamp(), m.key(), m.payload(), header_iter)
     }

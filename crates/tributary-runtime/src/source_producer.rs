@@ -2,19 +2,21 @@
 //!
 //! rdkafka's `FutureProducer` allocates a one-shot channel and a boxed sender per record and
 //! wakes a future for each acknowledgement: a third of a file source's CPU per record (3.0 →
-//! 2.0 CPU-s per million, BENCHMARKS.md). Here librdkafka's polling thread (`ThreadedProducer`) hands each
-//! acknowledgement, tagged with the record's sequence number, to a queue the task loop drains,
-//! and wakes the loop once per batch instead of once per record.
+//! 2.0 CPU-s per million, BENCHMARKS.md). Here the task's own thread polls its producer, as a
+//! bare librdkafka program does ([`serve`]): each delivery report, tagged with the record's
+//! sequence number, goes to a queue the task loop drains. An earlier version let rdkafka's
+//! `ThreadedProducer` poll on a thread of its own; its wake-ups, and librdkafka's messages
+//! allocated on the task thread and freed on that one, cost more than the polling itself.
 //!
 //! The queue is bounded by what is in flight: it never holds more entries than records sent and
 //! not yet acknowledged, which the task loop caps (`MAX_IN_FLIGHT`).
 
 use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Message, OwnedMessage};
-use rdkafka::producer::{ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseProducer, Producer as _, ProducerContext};
 use rdkafka::ClientContext;
 use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
+use std::time::Duration;
 
 /// What became of a sent record.
 #[derive(Debug)]
@@ -26,11 +28,11 @@ pub enum Delivery {
     Failed(Box<(KafkaError, OwnedMessage)>),
 }
 
-/// Acknowledgements waiting for the task loop, by record sequence number.
+/// Acknowledgements waiting for the task loop, by record sequence number. Filled and drained
+/// on the task's thread (the lock is never contended; the context must be `Sync`).
 #[derive(Default)]
 pub struct Acks {
     queue: Mutex<Vec<(usize, Delivery)>>,
-    arrived: Notify,
 }
 
 impl Acks {
@@ -41,27 +43,39 @@ impl Acks {
         std::mem::swap(&mut *queue, into);
     }
 
-    /// Resolves when an acknowledgement arrived since the last `drain` emptied the queue. A
-    /// notification that comes before the wait is kept (Notify's permit): none is lost.
-    pub async fn arrived(&self) {
-        self.arrived.notified().await
+    fn len(&self) -> usize {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     fn push(&self, seq: usize, delivery: Delivery) {
-        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        let was_empty = queue.is_empty();
-        queue.push((seq, delivery));
-        drop(queue);
-        // The loop drains everything at once: it needs one wake-up per batch, sent when the
-        // queue goes from empty to not empty.
-        if was_empty {
-            self.arrived.notify_one();
-        }
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).push((seq, delivery));
     }
 }
 
-/// The producer's context: its delivery callback (on librdkafka's polling thread) queues the
-/// outcome under the sequence number the record was sent with.
+/// Most delivery-report events served per call: each holds the outcomes of a whole produce
+/// response, and the bound keeps one call short when the broker is far ahead.
+const MAX_EVENTS_PER_SERVE: usize = 32;
+
+/// Runs the delivery reports librdkafka has ready (the producer's callback queues them in its
+/// [`Acks`]), without waiting. Returns whether any arrived.
+pub fn serve(producer: &SourceProducer) -> bool {
+    let acks = producer.context().acks();
+    let before = acks.len();
+    let mut seen = before;
+    for _ in 0..MAX_EVENTS_PER_SERVE {
+        // One event per zero-timeout poll; an event that brought nothing ends the round.
+        producer.poll(Duration::ZERO);
+        let now = acks.len();
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
+    seen != before
+}
+
+/// The producer's context: its delivery callback (run by [`serve`], on the task's thread)
+/// queues the outcome under the sequence number the record was sent with.
 pub struct SourceProducerContext {
     acks: Arc<Acks>,
 }
@@ -95,13 +109,12 @@ impl ProducerContext for SourceProducerContext {
     }
 }
 
-/// A source task's producer.
-pub type SourceProducer = ThreadedProducer<SourceProducerContext>;
+/// A source task's producer, polled by the task loop ([`serve`]).
+pub type SourceProducer = BaseProducer<SourceProducerContext>;
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use futures_util::FutureExt;
 
     /// Queues an acknowledgement as the delivery callback would (for the task loop's tests).
     pub(crate) fn push(acks: &Acks, seq: usize, offset: i64) {
@@ -119,29 +132,5 @@ pub(crate) mod tests {
         assert_eq!(seqs, vec![3, 1]);
         acks.drain(&mut got);
         assert!(got.is_empty());
-    }
-
-    #[test]
-    fn a_notification_before_the_wait_is_not_lost() {
-        let acks = Acks::default();
-        acks.push(0, Delivery::Acked { partition: 0, offset: 0 });
-        // The push came first; the wait must still complete.
-        assert!(acks.arrived().now_or_never().is_some());
-        // Nothing new: waiting would block.
-        assert!(acks.arrived().now_or_never().is_none());
-    }
-
-    #[test]
-    fn only_the_first_of_a_batch_notifies() {
-        let acks = Acks::default();
-        acks.push(0, Delivery::Acked { partition: 0, offset: 0 });
-        acks.push(1, Delivery::Acked { partition: 0, offset: 1 });
-        assert!(acks.arrived().now_or_never().is_some());
-        // The second push found the queue non-empty: no second permit.
-        assert!(acks.arrived().now_or_never().is_none());
-        let mut got = Vec::new();
-        acks.drain(&mut got);
-        acks.push(2, Delivery::Acked { partition: 0, offset: 2 });
-        assert!(acks.arrived().now_or_never().is_some());
     }
 }

@@ -10,7 +10,7 @@ use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::kafka;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
 use crate::source_in_flight::{Batch, Committable, InFlight, Outcome, Resolved};
-use crate::source_producer::{Acks, Delivery, SourceProducer};
+use crate::source_producer::{serve, Acks, Delivery, SourceProducer};
 use crate::transformation_chain::TransformationChain;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
@@ -101,6 +101,10 @@ fn convert<'r>(
 /// before polling again (backpressure from the broker to the connector).
 const MAX_IN_FLIGHT: usize = 50_000;
 
+/// How often the loop serves delivery reports while it waits with records in flight (the task
+/// idle, or the in-flight cap reached). Busy, it serves them on every turn.
+const ACK_POLL_INTERVAL: Duration = Duration::from_millis(1);
+
 /// Topics this task created (or found) already: checked for every record, so the last one is
 /// compared before the set is hashed.
 #[derive(Default)]
@@ -177,6 +181,7 @@ impl SourceTaskRunner {
         let result = loop {
             // Consume every acknowledgement that is already in, before anything else: this
             // keeps the in-flight list short and the committable offsets fresh.
+            serve(&self.producer);
             if let Err(e) = self.acknowledge_resolved(&mut in_flight, &acks, &mut committable).await {
                 break Err(e);
             }
@@ -188,8 +193,8 @@ impl SourceTaskRunner {
                     pause_watch_alive = changed.is_ok();
                     Ok(())
                 }
-                // Acknowledgements came in: the next turn of the loop takes them.
-                _ = acks.arrived(), if in_flight.front_in_flight() => Ok(()),
+                // Acknowledgements may come in: the next turn of the loop takes them.
+                _ = tokio::time::sleep(ACK_POLL_INTERVAL), if in_flight.front_in_flight() => Ok(()),
                 _ = flush_tick.tick() => self.flush_offsets(&mut committable).await,
                 batch = self.task.poll(), if !is_paused && in_flight.len() < MAX_IN_FLIGHT => match batch {
                     Ok(records) => self.send(records, &mut in_flight, &acks, &mut committable, &mut known_topics, &cancel).await,
@@ -208,13 +213,15 @@ impl SourceTaskRunner {
         // acknowledged prefix so a restart does not replay it.
         let deadline = tokio::time::Instant::now() + self.flush_timeout;
         loop {
+            serve(&self.producer);
             if self.acknowledge_resolved(&mut in_flight, &acks, &mut committable).await.is_err() || in_flight.len() == 0 {
                 break;
             }
-            if tokio::time::timeout_at(deadline, acks.arrived()).await.is_err() {
+            if tokio::time::Instant::now() >= deadline {
                 tracing::warn!(connector = %self.connector, task = self.task_id, outstanding = in_flight.len(), "timed out waiting for in-flight records; their offsets are not committed");
                 break;
             }
+            tokio::time::sleep(ACK_POLL_INTERVAL).await;
         }
         if let Err(e) = self.flush_offsets(&mut committable).await {
             tracing::error!(connector = %self.connector, task = self.task_id, error = %e, "final offset flush failed");
@@ -397,9 +404,8 @@ impl SourceTaskRunner {
                         // The producer's queue is full: wait for acknowledgements (they make
                         // room), file them, and settle what they resolved.
                         out = back;
-                        tokio::select! {
-                            _ = acks.arrived() => {}
-                            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+                        if !serve(&self.producer) {
+                            tokio::time::sleep(ACK_POLL_INTERVAL).await;
                         }
                         in_flight.collect(acks, Some((first_seq, &mut batch.outcomes)));
                         while let Some(r) = in_flight.next_resolved() {

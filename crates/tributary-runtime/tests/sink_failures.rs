@@ -1,6 +1,7 @@
 //! Sink tasks that fail, through the real broker: transient `put` failures are retried with no
 //! loss, a permanent one fails the task, records reported through the errant record reporter
-//! reach the dead letter queue, and a `put` that blocks its thread stalls nothing else.
+//! reach the dead letter queue, a `put` that blocks its thread stalls nothing else, and headers
+//! are decoded exactly when something reads them.
 //!
 //! The sink under test (`FlakySink`) is defined here and registered like any plugin; it writes
 //! values to a file and misbehaves as its config asks.
@@ -41,6 +42,8 @@ impl Connector for FlakySinkConnector {
     fn config_def(&self) -> ConfigDef {
         let s = |k: &str| ConfigKey::new(k, ConfigType::String, Importance::Low, "test").default_value("");
         ConfigDef::new().define(s("file")).define(s("fail.first.puts")).define(s("fail.values")).define(s("errant.values")).define(s("block.on.value"))
+            .define(s("ignore.headers"))
+            .define(s("write.headers"))
     }
     async fn start(&mut self, config: ConfigMap) -> tributary_api::Result<()> {
         self.config = config;
@@ -87,6 +90,11 @@ impl SinkTask for FlakySinkTask {
         self.context = Some(context);
         Ok(())
     }
+    /// `ignore.headers=true` declares that `put` does not read headers (so the runtime may skip
+    /// them); `write.headers=true` still writes those it gets, which shows whether it got any.
+    fn reads_headers(&self) -> bool {
+        self.config.get("ignore.headers").map(String::as_str) != Some("true")
+    }
     async fn put(&mut self, records: &[SinkRecord]) -> tributary_api::Result<()> {
         if records.is_empty() {
             return Ok(());
@@ -114,6 +122,11 @@ impl SinkTask for FlakySinkTask {
                 continue;
             }
             lines.push_str(&v);
+            if self.config.get("write.headers").map(String::as_str) == Some("true") {
+                for h in r.headers.iter() {
+                    lines.push_str(&format!("|{}={}", h.key, h.value));
+                }
+            }
             lines.push('\n');
         }
         let path = self.config.get("file").cloned().unwrap_or_default();
@@ -366,4 +379,57 @@ async fn connectors_blocked_in_start_stall_nothing_else() {
     assert!(started.elapsed() < Duration::from_secs(5), "creating a connector took {:?}", started.elapsed());
     wait_for("the healthy connector's records", Duration::from_secs(60), || lines(&out).len() >= 3).await;
     assert_eq!(h.connectors().await.len(), 4, "the stuck connectors are defined, their starts still pending");
+}
+
+/// Records `v0`..: each has header `tag=t{i}`, and every third one also `drop`.
+async fn produce_with_headers(bootstrap: &str, topic: &str, n: usize) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    admin.create_topics([&NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new()).await.unwrap();
+    let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    for i in 0..n {
+        let tag = format!("t{i}");
+        let mut headers = OwnedHeaders::new().insert(Header { key: "tag", value: Some(tag.as_str()) });
+        if i % 3 == 0 {
+            headers = headers.insert(Header { key: "drop", value: Some("yes") });
+        }
+        producer.send(BaseRecord::<str, str>::to(topic).payload(&format!("v{i}")).partition(0).headers(headers)).unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_are_decoded_exactly_when_something_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("sf-headers");
+    produce_with_headers(&bootstrap(), &topic, 9).await;
+    let h = herder(dir.path(), &[]).await;
+    let (reads, ignores, chained) = (dir.path().join("reads.txt"), dir.path().join("ignores.txt"), dir.path().join("chained.txt"));
+    // A task that reads headers gets them all.
+    create(&h, "hdr-reads", &topic, &reads, &[("write.headers", "true")]).await;
+    // A task that declares it ignores them, with String converters and no transforms: the
+    // runtime skips decoding them, and the records arrive without headers.
+    create(&h, "hdr-ignores", &topic, &ignores, &[("write.headers", "true"), ("ignore.headers", "true")]).await;
+    // The same task behind a chain whose predicate reads a header: decoded again.
+    let filter = [
+        ("write.headers", "true"),
+        ("ignore.headers", "true"),
+        ("transforms", "skip"),
+        ("transforms.skip.type", "Filter"),
+        ("transforms.skip.predicate", "marked"),
+        ("predicates", "marked"),
+        ("predicates.marked.type", "HasHeaderKey"),
+        ("predicates.marked.name", "drop"),
+    ];
+    create(&h, "hdr-chained", &topic, &chained, &filter).await;
+    wait_for("every record in the three files", Duration::from_secs(60), || {
+        lines(&reads).len() >= 9 && lines(&ignores).len() >= 9 && lines(&chained).len() >= 6
+    })
+    .await;
+    let all: Vec<String> = (0..9).map(|i| if i % 3 == 0 { format!("v{i}|tag=t{i}|drop=yes") } else { format!("v{i}|tag=t{i}") }).collect();
+    assert_eq!(lines(&reads), all);
+    assert_eq!(lines(&ignores), expected(9, &[]));
+    let kept: Vec<String> = (0..9).filter(|i| i % 3 != 0).map(|i| format!("v{i}|tag=t{i}")).collect();
+    assert_eq!(lines(&chained), kept);
+    h.stop().await;
 }

@@ -175,6 +175,9 @@ impl Converter for JsonConverter {
     fn to_connect_data(&self, _topic: &str, _headers: &Headers, bytes: Option<&[u8]>) -> Result<SchemaAndValue> {
         self.deserialize(bytes)
     }
+    fn reads_headers(&self) -> bool {
+        false
+    }
     fn config_def(&self) -> ConfigDef {
         config_def()
     }
