@@ -118,3 +118,43 @@ pub async fn cluster_id(admin: Arc<AdminClient<DefaultClientContext>>, bootstrap
         .map_err(|e| RuntimeError::Other(format!("cluster id lookup panicked: {e}")))?
         .ok_or_else(|| RuntimeError::Other(format!("could not reach the Kafka cluster at {bootstrap} to read its cluster id")))
 }
+
+/// Kafka's rules for a topic name (`Topic.validate`), with its wording. Checked before a source
+/// task first sends to a topic: a name with a NUL byte would otherwise abort the task's thread
+/// inside rdkafka (which passes topic names to librdkafka as C strings).
+pub fn check_topic_name(topic: &str) -> Result<(), String> {
+    if topic.is_empty() {
+        return Err("Topic name is illegal, it can't be empty".into());
+    }
+    if topic == "." || topic == ".." {
+        return Err("Topic name cannot be \".\" or \"..\"".into());
+    }
+    if topic.len() > 249 {
+        return Err(format!("Topic name is illegal, it can't be longer than 249 characters, topic name: {topic}"));
+    }
+    if !topic.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
+        return Err(format!("Topic name \"{}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'", topic.escape_debug()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_topic_name;
+
+    #[test]
+    fn topic_names_follow_kafkas_rules() {
+        for ok in ["a", "connect-offsets", "A.b_c-9", &"x".repeat(249)] {
+            assert_eq!(check_topic_name(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(check_topic_name(""), Err("Topic name is illegal, it can't be empty".into()));
+        assert_eq!(check_topic_name(".."), Err("Topic name cannot be \".\" or \"..\"".into()));
+        assert!(check_topic_name(&"x".repeat(250)).is_err_and(|e| e.contains("longer than 249")));
+        assert_eq!(
+            check_topic_name("bad\0topic"),
+            Err("Topic name \"bad\\0topic\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'".into())
+        );
+        assert!(check_topic_name("with space").is_err());
+        assert!(check_topic_name("é").is_err());
+    }
+}

@@ -346,6 +346,15 @@ impl SourceTaskRunner {
                 None => &mut batch.records[i],
             };
             if !known_topics.contains(&record.topic) {
+                if let Err(problem) = kafka::check_topic_name(&record.topic) {
+                    // What the producer would refuse, refused here, as a send failure.
+                    let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {problem}"));
+                    let topic = record.topic.to_string();
+                    let raw = self.source_raw(&batch.records[i], &topic);
+                    self.errors.report(&raw, Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
+                    batch.outcomes[i] = Outcome::NotSent;
+                    continue;
+                }
                 self.create_topic(&record.topic).await?;
                 if let Some(t) = &self.topic_tracker {
                     t.add_topic(&self.connector, &record.topic);

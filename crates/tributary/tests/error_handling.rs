@@ -302,3 +302,25 @@ fn a_record_the_broker_refuses_is_skipped_under_tolerance_all() {
     wait_until(Duration::from_secs(10), "the skip in the log", || w.log_text().contains("Executing stage 'KAFKA_PRODUCE'"));
     assert_eq!(status(port, "big-source")["tasks"][0]["state"], "RUNNING");
 }
+
+#[test]
+fn a_source_sending_to_an_illegal_topic_name_fails_with_kafkas_reason() {
+    let bootstrap = bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "a\nb\n").unwrap();
+    let port = free_port();
+    let _w = WorkerProcess::start(dir.path(), &worker_props(&bootstrap, port, &dir.path().join("o"), 200), &[], port);
+    // A space, and a NUL byte (which aborted the task's thread inside rdkafka before the check).
+    for (name, topic) in [("illegal-space", "bad topic"), ("illegal-nul", "bad\\u0000topic")] {
+        post_connector(port, name, &format!(r#"{{"connector.class":"FileStreamSource","file":"{}","topic":"{topic}"}}"#, input.display()));
+    }
+    for (name, shown) in [("illegal-nul", "bad\\0topic"), ("illegal-space", "bad topic")] {
+        wait_until(Duration::from_secs(30), "the task to fail", || status(port, name)["tasks"][0]["state"] == "FAILED");
+        let trace = status(port, name)["tasks"][0]["trace"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            trace.contains(&format!("Topic name \"{shown}\" is illegal, it contains a character other than ASCII alphanumerics")),
+            "{name}: {trace}"
+        );
+    }
+}
