@@ -2,6 +2,8 @@
 //! that reads a file (or stdin) into a topic, and a sink that appends records to a file (or
 //! stdout). Source partition `{"filename": <file>}`, offset `{"position": <bytes consumed>}`.
 
+mod file_reader;
+mod lines;
 mod sink;
 mod source;
 

@@ -1,22 +1,20 @@
 //! FileStreamSource: one record per line.
 
+use crate::file_reader::{FileReader, READ_CHUNK};
+use crate::lines::Lines;
 use crate::{BATCH_SIZE_CONFIG, DEFAULT_BATCH_SIZE, FILE_CONFIG, TOPIC_CONFIG, VERSION};
 use async_trait::async_trait;
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tributary_api::config::{ConfigKey, ConfigType, Importance, Validator};
-use tributary_api::{
-    ConfigDef, ConfigMap, ConnectError, Connector, OffsetMap, Result, Schema, SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Value,
-};
+use tributary_api::{ConfigDef, ConfigMap, ConnectError, Connector, OffsetMap, Result, SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Value};
 
-/// How long an idle poll waits before returning an empty batch. Kafka waits up to 1 s; a
-/// shorter wait keeps latency low at the cost of a few more `read` calls when idle.
+/// How long an idle poll waits before returning an empty batch, and how long the file reader
+/// waits before looking again at a file with nothing new. Kafka waits up to 1 s; a shorter wait
+/// keeps latency low at the cost of a few more `read` calls when idle.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
-/// Read size: large enough that the read syscall is not the bottleneck at 100-byte lines.
-const READ_CHUNK: usize = 64 * 1024;
 
 fn config_def() -> ConfigDef {
     ConfigDef::new()
@@ -104,9 +102,10 @@ impl SourceConnector for FileStreamSourceConnector {
 
 /// Where lines come from.
 enum Input {
-    /// A file, read from `position`; `identity` detects replacement.
-    File { file: File, identity: Option<(u64, u64)> },
-    /// Standard input, read by a thread into a bounded channel (reads on stdin block).
+    /// A file, read and cut into records by a thread of its own, a batch or two ahead.
+    File(FileReader),
+    /// Standard input, read by a thread into a bounded channel (reads on stdin block); lines are
+    /// cut here.
     Stdin(mpsc::Receiver<Vec<u8>>),
 }
 
@@ -114,15 +113,9 @@ enum Input {
 #[derive(Default)]
 pub struct FileStreamSourceTask {
     filename: Option<String>,
-    /// Shared by every record (a copy per record was an allocation each).
-    topic: Arc<str>,
-    batch_size: usize,
+    /// The line cutter's state until the file reader takes it (stdin keeps it here).
+    lines: Option<Lines>,
     input: Option<Input>,
-    /// Bytes consumed up to the end of the last emitted line.
-    position: u64,
-    /// Read but not yet emitted (an incomplete last line).
-    buffer: Vec<u8>,
-    partition: Arc<OffsetMap>,
 }
 
 #[async_trait]
@@ -134,186 +127,86 @@ impl SourceTask for FileStreamSourceTask {
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
         let parsed = config_def().parse(&context.config).map_err(|e| ConnectError::config(e.to_string()))?;
         self.filename = parsed.string(FILE_CONFIG).filter(|f| !f.is_empty()).map(str::to_owned);
-        self.topic = parsed.string(TOPIC_CONFIG).map(str::trim).unwrap_or_default().into();
-        self.batch_size = usize::try_from(parsed.int(BATCH_SIZE_CONFIG).unwrap_or(DEFAULT_BATCH_SIZE)).unwrap_or(1).max(1);
+        let mut lines = Lines {
+            topic: parsed.string(TOPIC_CONFIG).map(str::trim).unwrap_or_default().into(),
+            batch_size: usize::try_from(parsed.int(BATCH_SIZE_CONFIG).unwrap_or(DEFAULT_BATCH_SIZE)).unwrap_or(1).max(1),
+            with_offsets: self.filename.is_some(),
+            ..Lines::default()
+        };
         if let Some(f) = &self.filename {
-            self.partition = Arc::new(OffsetMap::from([("filename", Value::String(f.clone()))]));
-            if let Some(offset) = context.offset_reader.offset(&self.partition).await? {
+            lines.partition = Arc::new(OffsetMap::from([("filename", Value::String(f.clone()))]));
+            if let Some(offset) = context.offset_reader.offset(&lines.partition).await? {
                 match offset.get("position").and_then(Value::as_i64) {
-                    Some(p) if p >= 0 => self.position = p as u64,
+                    Some(p) if p >= 0 => lines.position = p as u64,
                     Some(_) | None if offset.get("position").is_none_or(Value::is_null) => {}
                     _ => return Err(ConnectError::data(format!("Offset position is the incorrect type for file {f}: {offset:?}"))),
                 }
-                tracing::info!(file = %f, position = self.position, "resuming file source from the committed offset");
+                tracing::info!(file = %f, position = lines.position, "resuming file source from the committed offset");
             }
         }
+        self.lines = Some(lines);
+        self.input = None;
         Ok(())
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>> {
         if self.input.is_none() {
-            match self.open()? {
-                Some(input) => self.input = Some(input),
-                None => {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    return Ok(Vec::new());
+            self.input = Some(self.open()?);
+        }
+        match &mut self.input {
+            // Both waits are cancel-safe: a batch not yet received stays in its channel.
+            Some(Input::File(reader)) => match tokio::time::timeout(IDLE_WAIT, reader.batches.recv()).await {
+                Ok(Some(batch)) => batch,
+                Ok(None) => Err(ConnectError::fatal("the file source's reader stopped")),
+                Err(_) => Ok(Vec::new()),
+            },
+            Some(Input::Stdin(rx)) => {
+                let Some(lines) = self.lines.as_mut() else { return Err(ConnectError::fatal("FileStreamSourceTask is not started")) };
+                let records = lines.extract();
+                if !records.is_empty() {
+                    return Ok(records);
+                }
+                match tokio::time::timeout(IDLE_WAIT, rx.recv()).await {
+                    Ok(Some(chunk)) => {
+                        lines.buffer.extend_from_slice(&chunk);
+                        Ok(lines.extract())
+                    }
+                    // stdin closed or nothing yet: nothing new.
+                    _ => Ok(Vec::new()),
                 }
             }
+            None => Ok(Vec::new()),
         }
-        let mut records = self.extract_lines();
-        if !records.is_empty() {
-            return Ok(records);
-        }
-        let got = self.read_more().await?;
-        if got {
-            records = self.extract_lines();
-        }
-        if records.is_empty() && !got {
-            self.check_replaced();
-            tokio::time::sleep(IDLE_WAIT).await;
-        }
-        Ok(records)
     }
 
     async fn stop(&mut self) -> Result<()> {
+        // Dropping the file reader stops its thread.
         self.input = None;
         Ok(())
     }
 }
 
-fn file_identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        Some((meta.dev(), meta.ino()))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        None
-    }
-}
-
 impl FileStreamSourceTask {
-    fn open(&mut self) -> Result<Option<Input>> {
-        let Some(name) = &self.filename else {
-            let (tx, rx) = mpsc::channel(64);
-            std::thread::Builder::new()
-                .name("file-source-stdin".into())
-                .spawn(move || {
-                    let mut stdin = std::io::stdin().lock();
-                    let mut chunk = vec![0u8; READ_CHUNK];
-                    while let Ok(n) = stdin.read(&mut chunk) {
-                        if n == 0 || tx.blocking_send(chunk[..n].to_vec()).is_err() {
-                            break;
-                        }
+    fn open(&mut self) -> Result<Input> {
+        let lines = self.lines.take().ok_or_else(|| ConnectError::fatal("FileStreamSourceTask is not started"))?;
+        if let Some(name) = &self.filename {
+            return Ok(Input::File(FileReader::start(name.clone(), lines, IDLE_WAIT)?));
+        }
+        self.lines = Some(lines);
+        let (tx, rx) = mpsc::channel(64);
+        std::thread::Builder::new()
+            .name("file-source-stdin".into())
+            .spawn(move || {
+                let mut stdin = std::io::stdin().lock();
+                let mut chunk = vec![0u8; READ_CHUNK];
+                while let Ok(n) = stdin.read(&mut chunk) {
+                    if n == 0 || tx.blocking_send(chunk[..n].to_vec()).is_err() {
+                        break;
                     }
-                })
-                .map_err(|e| ConnectError::fatal("cannot start the stdin reader").with_source(e))?;
-            return Ok(Some(Input::Stdin(rx)));
-        };
-        let mut file = match File::open(name) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                tracing::warn!(file = %name, "couldn't find file for FileStreamSourceTask, sleeping to wait for it to be created");
-                return Ok(None);
-            }
-            Err(e) => return Err(ConnectError::fatal(format!("error opening file {name}")).with_source(e)),
-        };
-        let meta = file.metadata().map_err(|e| ConnectError::fatal(format!("cannot stat {name}")).with_source(e))?;
-        if meta.len() < self.position {
-            tracing::warn!(file = %name, position = self.position, length = meta.len(), "file is shorter than the committed position: it was truncated or replaced, reading it from the start");
-            self.position = 0;
-        }
-        file.seek(SeekFrom::Start(self.position)).map_err(|e| ConnectError::fatal(format!("cannot seek in {name}")).with_source(e))?;
-        self.buffer.clear();
-        Ok(Some(Input::File { identity: file_identity(&meta), file }))
-    }
-
-    /// Reads what is available; false when there was nothing new.
-    async fn read_more(&mut self) -> Result<bool> {
-        let start = self.buffer.len();
-        match &mut self.input {
-            Some(Input::File { file, .. }) => {
-                self.buffer.resize(start + READ_CHUNK, 0);
-                let n = file.read(&mut self.buffer[start..]);
-                let n = match n {
-                    Ok(n) => n,
-                    Err(e) => {
-                        self.buffer.truncate(start);
-                        return Err(ConnectError::retriable("error reading the source file").with_source(e));
-                    }
-                };
-                self.buffer.truncate(start + n);
-                Ok(n > 0)
-            }
-            Some(Input::Stdin(rx)) => match tokio::time::timeout(IDLE_WAIT, rx.recv()).await {
-                Ok(Some(chunk)) => {
-                    self.buffer.extend_from_slice(&chunk);
-                    Ok(true)
                 }
-                // stdin closed or nothing yet: nothing new.
-                _ => Ok(false),
-            },
-            None => Ok(false),
-        }
-    }
-
-    /// Restarts from the beginning when the file was truncated below our position or replaced
-    /// by another file under the same name, as Kafka's task does when it reopens.
-    fn check_replaced(&mut self) {
-        let (Some(name), Some(Input::File { identity, .. })) = (&self.filename, &self.input) else { return };
-        let Ok(meta) = std::fs::metadata(name) else { return };
-        let consumed = self.position + self.buffer.len() as u64;
-        let replaced = file_identity(&meta) != *identity;
-        if meta.len() < consumed || replaced {
-            tracing::warn!(file = %name, position = self.position, length = meta.len(), replaced, "source file was truncated or replaced; starting over from the beginning");
-            self.position = 0;
-            self.input = None;
-            self.buffer.clear();
-        }
-    }
-
-    /// Cuts complete lines (ended by `\n`, `\r\n` or `\r`) off the buffer, up to `batch.size`.
-    fn extract_lines(&mut self) -> Vec<SourceRecord> {
-        // Room for the lines the buffer likely holds (records are large to move, and growing by
-        // doubling copies them), without reserving a whole batch for a file that trickles: a
-        // 2,000-record reservation is half a megabyte, which glibc serves by consolidating its
-        // free lists first (2% of the source path in a profile).
-        let mut records = Vec::with_capacity((self.buffer.len() / 96 + 1).min(self.batch_size));
-        let mut consumed = 0usize;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).ok();
-        let value_schema = Schema::string();
-        while records.len() < self.batch_size {
-            let rest = &self.buffer[consumed..];
-            // memchr compares a vector of bytes at a time; the iterator scan it replaces went
-            // through a 100-byte line one byte at a time.
-            let Some(i) = memchr::memchr2(b'\n', b'\r', rest) else { break };
-            let end = if rest[i] == b'\r' {
-                match rest.get(i + 1) {
-                    Some(b'\n') => i + 2,
-                    Some(_) => i + 1,
-                    // A trailing '\r' may be the first half of "\r\n": wait for more data.
-                    None => break,
-                }
-            } else {
-                i + 1
-            };
-            // Valid UTF-8 is the rule: std's validator is several times faster than the lossy
-            // decoder's chunk walk (3% of the source path in a profile).
-            let line = match std::str::from_utf8(&rest[..i]) {
-                Ok(s) => s.to_owned(),
-                Err(_) => String::from_utf8_lossy(&rest[..i]).into_owned(),
-            };
-            consumed += end;
-            let offset = self.filename.as_ref().map(|_| OffsetMap::single("position", Value::Int64((self.position + consumed as u64) as i64)));
-            let mut record = SourceRecord::new(self.partition.clone(), offset, self.topic.clone(), Some(value_schema.clone()), Value::String(line));
-            record.timestamp = now;
-            records.push(record);
-        }
-        self.buffer.drain(..consumed);
-        self.position += consumed as u64;
-        records
+            })
+            .map_err(|e| ConnectError::fatal("cannot start the stdin reader").with_source(e))?;
+        Ok(Input::Stdin(rx))
     }
 }
 
@@ -342,6 +235,27 @@ mod tests {
         records.iter().map(|r| r.value.to_string()).collect()
     }
 
+    /// The next batch that is not empty (the reader thread runs on its own schedule).
+    async fn next_batch(task: &mut FileStreamSourceTask) -> Vec<SourceRecord> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let batch = task.poll().await.unwrap();
+            if !batch.is_empty() {
+                return batch;
+            }
+            assert!(std::time::Instant::now() < deadline, "no records within 10 s");
+        }
+    }
+
+    /// Polls until `n` records came.
+    async fn next_records(task: &mut FileStreamSourceTask, n: usize) -> Vec<SourceRecord> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            got.extend(next_batch(task).await);
+        }
+        got
+    }
+
     #[tokio::test]
     async fn reads_lines_with_every_terminator_and_positions() {
         let dir = tempfile::tempdir().unwrap();
@@ -349,7 +263,7 @@ mod tests {
         std::fs::write(&path, "a\nbb\r\nccc\rdd").unwrap();
         let mut task = FileStreamSourceTask::default();
         task.start(ctx(path.to_str().unwrap(), "10", None)).await.unwrap();
-        let recs = task.poll().await.unwrap();
+        let recs = next_records(&mut task, 3).await;
         assert_eq!(lines(&recs), vec!["a", "bb", "ccc"]);
         let positions: Vec<i64> = recs.iter().map(|r| r.meta.source_offset.as_ref().unwrap()["position"].as_i64().unwrap()).collect();
         assert_eq!(positions, vec![2, 6, 10]);
@@ -357,7 +271,7 @@ mod tests {
         // The incomplete "dd" waits for its terminator.
         assert!(task.poll().await.unwrap().is_empty());
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"d\n").unwrap();
-        assert_eq!(lines(&task.poll().await.unwrap()), vec!["ddd"]);
+        assert_eq!(lines(&next_batch(&mut task).await), vec!["ddd"]);
     }
 
     #[tokio::test]
@@ -367,8 +281,8 @@ mod tests {
         std::fs::write(&path, "one\ntwo\nthree\nfour\n").unwrap();
         let mut task = FileStreamSourceTask::default();
         task.start(ctx(path.to_str().unwrap(), "2", Some(4))).await.unwrap();
-        assert_eq!(lines(&task.poll().await.unwrap()), vec!["two", "three"]);
-        assert_eq!(lines(&task.poll().await.unwrap()), vec!["four"]);
+        assert_eq!(lines(&next_batch(&mut task).await), vec!["two", "three"]);
+        assert_eq!(lines(&next_batch(&mut task).await), vec!["four"]);
     }
 
     #[tokio::test]
@@ -378,10 +292,9 @@ mod tests {
         std::fs::write(&path, "first line\nsecond line\n").unwrap();
         let mut task = FileStreamSourceTask::default();
         task.start(ctx(path.to_str().unwrap(), "10", None)).await.unwrap();
-        assert_eq!(task.poll().await.unwrap().len(), 2);
+        assert_eq!(next_records(&mut task, 2).await.len(), 2);
         std::fs::write(&path, "x\n").unwrap();
-        assert!(task.poll().await.unwrap().is_empty(), "the truncation is noticed on an idle poll");
-        assert_eq!(lines(&task.poll().await.unwrap()), vec!["x"]);
+        assert_eq!(lines(&next_batch(&mut task).await), vec!["x"]);
     }
 
     #[tokio::test]
@@ -391,13 +304,12 @@ mod tests {
         std::fs::write(&path, "a\n").unwrap();
         let mut task = FileStreamSourceTask::default();
         task.start(ctx(path.to_str().unwrap(), "10", None)).await.unwrap();
-        assert_eq!(lines(&task.poll().await.unwrap()), vec!["a"]);
+        assert_eq!(lines(&next_batch(&mut task).await), vec!["a"]);
         // A longer file moved into place under the same name (log rotation).
         let next = dir.path().join("next.txt");
         std::fs::write(&next, "first of the new file\nsecond\n").unwrap();
         std::fs::rename(&next, &path).unwrap();
-        assert!(task.poll().await.unwrap().is_empty(), "the replacement is noticed on an idle poll");
-        let recs = task.poll().await.unwrap();
+        let recs = next_records(&mut task, 2).await;
         assert_eq!(lines(&recs), vec!["first of the new file", "second"]);
         assert_eq!(recs[0].meta.source_offset.as_ref().unwrap()["position"], Value::Int64(22));
     }
@@ -409,7 +321,7 @@ mod tests {
         std::fs::write(&path, "a\n").unwrap();
         let mut task = FileStreamSourceTask::default();
         task.start(ctx(path.to_str().unwrap(), "10", Some(100))).await.unwrap();
-        assert_eq!(lines(&task.poll().await.unwrap()), vec!["a"]);
+        assert_eq!(lines(&next_batch(&mut task).await), vec!["a"]);
     }
 
     #[test]
