@@ -232,6 +232,9 @@ measure_engine() { # $1 = engine, $2 = REST port
     # Median of the per-pair ratios.
     src_vs_raw="$(paste <(printf '%s\n' "${s[@]}") <(printf '%s\n' "${rp[@]}") | awk '{printf "%.4f\n", $1 / $3}' | median)"
     sink_vs_raw="$(paste <(printf '%s\n' "${k[@]}") <(printf '%s\n' "${rc[@]}") | awk '{printf "%.4f\n", $1 / $3}' | median)"
+    # Every pair's ratio, in run order, for the spread behind the medians.
+    src_pairs="$(paste <(printf '%s\n' "${s[@]}") <(printf '%s\n' "${rp[@]}") | awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / $3}')"
+    sink_pairs="$(paste <(printf '%s\n' "${k[@]}") <(printf '%s\n' "${rc[@]}") | awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / $3}')"
   fi
   result[$1,src]="$(printf '%s\n' "${s[@]}" | awk '{print $1}' | median)"
   result[$1,src_cpu]="$(printf '%s\n' "${s[@]}" | awk '{print $2}' | median)"
@@ -288,6 +291,8 @@ median of the per-pair ratios.
 | failover: SIGKILL 1 of 3 workers → its work RUNNING elsewhere (ms) | ${result[$t,failover]} | ${result[$j,failover]} ¹ | | $(ratio "${result[$t,failover]}" "${result[$j,failover]}") | |
 
 ¹ Apache Kafka Connect with \`scheduled.rebalance.max.delay.ms=0\`; with its default (300000) it waits five minutes before moving a vanished worker's work.
+
+Tributary / raw, pair by pair: file → topic $src_pairs; topic → file $sink_pairs.
 TABLE
 )"
 echo "$table"
