@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The worker benchmark: Tributary against Apache Kafka Connect 3.9.1 (the JVM worker, from Maven
 # Central) and a raw rdkafka client, in the same run, against the same Apache Kafka broker.
-# Records are counted at the destination; throughput figures are medians of RUNS runs.
+# Records are counted at the destination; throughput figures are medians of RUNS runs, and of
+# RUNS + 2 pairs for Tributary beside the raw client when RUNS is 3 or more (its runs take about
+# a second each; the pairs' spread is what the medians must get past).
 #
-#   scripts/bench.sh [RECORDS] [RUNS]      defaults: 500000 3 (about 5 minutes on 2 cores)
+#   scripts/bench.sh [RECORDS] [RUNS]      defaults: 500000 3 (about 9 minutes on 2 cores)
 #
 # Prints a table and appends it, with the machine's description, to BENCHMARKS.md.
 set -euo pipefail
@@ -12,6 +14,7 @@ cd "$(dirname "$0")/.."
 bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
 records="${1:-500000}"
 runs="${2:-3}"
+pairs=$(( runs >= 3 ? runs + 2 : runs ))
 kafka_port=29492
 trib_port=29493
 java_port=29494
@@ -215,7 +218,8 @@ measure_engine() { # $1 = engine, $2 = REST port
   sleep 2
   result[$1,idle_rss]="$(rss_mb "$worker_pid")"
   local s j k rp rc; s=(); j=(); k=(); rp=(); rc=()
-  for i in $(seq 1 "$runs"); do
+  local n="$runs"; if [ "$1" = tributary ]; then n="$pairs"; fi
+  for i in $(seq 1 "$n"); do
     # For Tributary, each run sits next to a raw client run: the machines are shared and their
     # speed drifts over minutes, so a ratio is taken within a pair, not across phases.
     if [ "$1" = tributary ]; then rp+=("$(raw_produce_run "bench-raw-$i-$$")"); fi
@@ -272,7 +276,7 @@ t=tributary; j=java
 table="$(cat <<TABLE
 ### Worker benchmark, $(date -u +%Y-%m-%d) — $machine
 
-$records × 100-byte lines, Apache Kafka 3.9.1 broker (KRaft), median of $runs runs; throughput from the
+$records × 100-byte lines, Apache Kafka 3.9.1 broker (KRaft), median of $runs runs (Tributary: $pairs); throughput from the
 first to the last record at the destination; CPU = user+sys of the worker process during the run.
 Each Tributary run is paired with a raw client run just before it; "Tributary / raw" is the
 median of the per-pair ratios.

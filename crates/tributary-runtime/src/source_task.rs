@@ -185,7 +185,7 @@ impl SourceTaskRunner {
             if let Err(e) = self.acknowledge_resolved(&mut in_flight, &acks, &mut committable).await {
                 break Err(e);
             }
-            let is_paused = *paused.borrow();
+            let may_poll = !*paused.borrow() && in_flight.len() < MAX_IN_FLIGHT;
             let result: Result<(), ConnectError> = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => break Ok(()),
@@ -193,16 +193,19 @@ impl SourceTaskRunner {
                     pause_watch_alive = changed.is_ok();
                     Ok(())
                 }
-                // Acknowledgements may come in: the next turn of the loop takes them.
-                _ = tokio::time::sleep(ACK_POLL_INTERVAL), if in_flight.front_in_flight() => Ok(()),
+                // Not polling the task (paused, or the in-flight cap reached) with records in
+                // flight: acknowledgements may come in, and the next turn of the loop takes them.
+                _ = tokio::time::sleep(ACK_POLL_INTERVAL), if in_flight.front_in_flight() && !may_poll => Ok(()),
                 _ = flush_tick.tick() => self.flush_offsets(&mut committable).await,
-                batch = self.task.poll(), if !is_paused && in_flight.len() < MAX_IN_FLIGHT => match batch {
-                    Ok(records) => self.send(records, &mut in_flight, &acks, &mut committable, &mut known_topics, &cancel).await,
-                    Err(e) if e.is_retriable() => {
+                polled = poll_serving(&mut self.task, &self.producer, in_flight.front_in_flight()), if may_poll => match polled {
+                    // Acknowledgements came in: the next turn of the loop settles them.
+                    None => Ok(()),
+                    Some(Ok(records)) => self.send(records, &mut in_flight, &acks, &mut committable, &mut known_topics, &cancel).await,
+                    Some(Err(e)) if e.is_retriable() => {
                         tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable error from poll; polling again");
                         Ok(())
                     }
-                    Err(e) => Err(e),
+                    Some(Err(e)) => Err(e),
                 },
             };
             if let Err(e) = result {
@@ -511,6 +514,26 @@ impl SourceTaskRunner {
             Err(_) => {
                 tracing::error!(connector = %self.connector, task = self.task_id, "offset flush timed out; will retry");
                 Ok(())
+            }
+        }
+    }
+}
+
+/// The task's `poll`, with the producer's delivery reports served every [`ACK_POLL_INTERVAL`]
+/// meanwhile when records are in flight (`serving`). `None` when acknowledgements arrived: the
+/// loop then drops this poll (`SourceTask::poll` is cancel-safe) to settle them, as often as it
+/// did when a notification woke it, not once per interval.
+async fn poll_serving(task: &mut Box<dyn SourceTask>, producer: &SourceProducer, serving: bool) -> Option<Result<Vec<SourceRecord>, ConnectError>> {
+    let poll = task.poll();
+    tokio::pin!(poll);
+    loop {
+        tokio::select! {
+            biased;
+            polled = &mut poll => return Some(polled),
+            _ = tokio::time::sleep(ACK_POLL_INTERVAL), if serving => {
+                if serve(producer) {
+                    return None;
+                }
             }
         }
     }

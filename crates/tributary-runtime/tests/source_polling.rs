@@ -1,0 +1,147 @@
+//! How the source loop drives a task's `poll` through the real broker: a poll that waits is
+//! not restarted while the loop merely checks for acknowledgements, only when some arrived.
+//!
+//! The source under test (`SlowSource`) is defined here and registered like any plugin: each
+//! poll waits 30 ms, then returns one record, and the task counts polls started and finished.
+
+use async_trait::async_trait;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tributary_api::config::{ConfigKey, ConfigType, Importance};
+use tributary_api::{
+    ConfigDef, ConfigMap, Connector, ConnectorPlugin, ConnectorType, OffsetMap, PluginType, Schema, SourceConnector, SourceRecord, SourceTask,
+    SourceTaskContext, Value,
+};
+use tributary_runtime::config_providers::ConfigProviders;
+use tributary_runtime::herder::Herder;
+use tributary_runtime::offset_store::{FileOffsetStore, OffsetCodec};
+use tributary_runtime::plugins::Plugins;
+use tributary_runtime::standalone::StandaloneHerder;
+use tributary_runtime::status::StatusStore;
+use tributary_runtime::worker::Worker;
+use tributary_runtime::worker_config::WorkerConfig;
+
+/// Polls started and polls that returned records, across every task of this test binary.
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+static FINISHED: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Default)]
+struct SlowSourceConnector {
+    config: ConfigMap,
+}
+
+#[async_trait]
+impl Connector for SlowSourceConnector {
+    fn version(&self) -> String {
+        "test".into()
+    }
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new().define(ConfigKey::new("topic", ConfigType::String, Importance::High, "test"))
+    }
+    async fn start(&mut self, config: ConfigMap) -> tributary_api::Result<()> {
+        self.config = config;
+        Ok(())
+    }
+    async fn task_configs(&mut self, _max: usize) -> tributary_api::Result<Vec<ConfigMap>> {
+        Ok(vec![self.config.clone()])
+    }
+    async fn stop(&mut self) -> tributary_api::Result<()> {
+        Ok(())
+    }
+}
+
+impl SourceConnector for SlowSourceConnector {
+    fn create_task(&self) -> Box<dyn SourceTask> {
+        Box::<SlowSourceTask>::default()
+    }
+    fn task_class(&self) -> &'static str {
+        "com.example.SlowSourceTask"
+    }
+}
+
+#[derive(Default)]
+struct SlowSourceTask {
+    topic: String,
+    next: i64,
+}
+
+#[async_trait]
+impl SourceTask for SlowSourceTask {
+    fn version(&self) -> String {
+        "test".into()
+    }
+    async fn start(&mut self, context: SourceTaskContext) -> tributary_api::Result<()> {
+        self.topic = context.config.get("topic").cloned().unwrap_or_default();
+        Ok(())
+    }
+    async fn poll(&mut self) -> tributary_api::Result<Vec<SourceRecord>> {
+        STARTED.fetch_add(1, Ordering::SeqCst);
+        // Cancel-safe, as polls must be: nothing happens before the wait.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        FINISHED.fetch_add(1, Ordering::SeqCst);
+        let n = self.next;
+        self.next += 1;
+        let partition = OffsetMap::single("source", Value::String("slow".into()));
+        Ok(vec![SourceRecord::new(partition, Some(OffsetMap::single("n", Value::Int64(n))), self.topic.as_str(), Some(Schema::string()), Value::String(format!("r{n}")))])
+    }
+    async fn stop(&mut self) -> tributary_api::Result<()> {
+        Ok(())
+    }
+}
+
+fn slow_plugin() -> ConnectorPlugin {
+    ConnectorPlugin {
+        class: "com.example.SlowSourceConnector",
+        version: "test",
+        create: || ConnectorType::Source(Box::<SlowSourceConnector>::default()),
+        plugin_type: PluginType::Source,
+    }
+}
+
+fn bootstrap() -> String {
+    std::env::var("TRIBUTARY_TEST_BOOTSTRAP").expect("TRIBUTARY_TEST_BOOTSTRAP is not set: run scripts/test.sh (it starts Apache Kafka)")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_poll_is_restarted_only_when_acknowledgements_arrive() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let props: ConfigMap = [
+        ("bootstrap.servers".to_owned(), bootstrap()),
+        ("key.converter".to_owned(), "org.apache.kafka.connect.storage.StringConverter".to_owned()),
+        ("value.converter".to_owned(), "org.apache.kafka.connect.storage.StringConverter".to_owned()),
+        ("offset.storage.file.filename".to_owned(), dir.path().join("offsets").display().to_string()),
+        ("listeners".to_owned(), "http://127.0.0.1:0".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let worker = Arc::new(Worker {
+        config: WorkerConfig::parse(props).expect("worker config"),
+        plugins: Plugins::default().with_connector(slow_plugin()),
+        providers: ConfigProviders::default(),
+        worker_id: "test:0".into(),
+        offset_store: Arc::new(FileOffsetStore::open(dir.path().join("offsets")).expect("offset store")),
+        codec: Arc::new(OffsetCodec::new().expect("codec")),
+        status: Arc::new(StatusStore::default()),
+        admin: Default::default(),
+    });
+    let h = Arc::new(StandaloneHerder::new(worker, "test-cluster".into()));
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let topic = format!("slow-{}-{nanos}", std::process::id());
+    let config: ConfigMap = [("connector.class", "com.example.SlowSourceConnector"), ("topic", topic.as_str())]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    h.put_connector_config("slow", config, false, None).await.expect("connector created");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while FINISHED.load(Ordering::SeqCst) < 40 {
+        assert!(Instant::now() < deadline, "only {} polls finished", FINISHED.load(Ordering::SeqCst));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (started, finished) = (STARTED.load(Ordering::SeqCst), FINISHED.load(Ordering::SeqCst));
+    h.stop().await;
+    // Each record's acknowledgement (a few ms after its send) restarts at most the one poll
+    // running when it arrives. Checking for acknowledgements every millisecond without that
+    // rule restarted a poll several times per record.
+    assert!(started <= 2 * finished + 2, "{started} polls started for {finished} finished");
+}
