@@ -61,7 +61,7 @@ machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pro
 table="$(cat <<TABLE
 ### Broker baseline, $(date -u +%Y-%m-%d) — $machine
 
-$records × 100-byte records, librdkafka via rdkafka (idempotent, acks=all, linger.ms=5), median of $runs runs.
+$records × 100-byte records, librdkafka via rdkafka (acks=all, one request in flight, linger.ms=5), median of $runs runs.
 Consume time starts at the first record (group join excluded).
 
 | Broker | produce rec/s | consume rec/s | broker RSS after run |

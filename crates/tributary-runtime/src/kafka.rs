@@ -39,14 +39,13 @@ fn apply(config: &mut ClientConfig, overrides: &ConfigMap, what: &str) {
     }
 }
 
-/// The producer of source task `<connector>-<task>`: idempotent, `acks=all`, then the worker's
-/// `producer.*` and the connector's `producer.override.*` settings.
+/// The producer of source task `<connector>-<task>`: [`connect_producer_defaults`], then the
+/// worker's `producer.*` and the connector's `producer.override.*` settings.
 pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32, connector_config: &ConfigMap) -> ClientConfig {
     let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", worker.bootstrap())
-        .set("client.id", format!("connector-producer-{connector}-{task}"))
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
+    c.set("bootstrap.servers", worker.bootstrap()).set("client.id", format!("connector-producer-{connector}-{task}"));
+    connect_producer_defaults(&mut c);
+    c
         // Java's partitioner: keys hashed with murmur2, as Kafka Connect's producer does (the
         // librdkafka default, CRC32, would put a key on another partition). Keyless records
         // stick to one partition per batch, as with Java's default (KIP-480).
@@ -57,6 +56,20 @@ pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32, connec
     apply(&mut c, &worker.with_prefix("producer."), "producer");
     apply(&mut c, &with_prefix(connector_config, "producer.override."), "producer");
     c
+}
+
+/// Kafka Connect's producer defaults for source tasks and dead letter queues (`Worker`'s base
+/// producer configs): `acks=all`, one request in flight, so retries cannot reorder records, and
+/// no idempotence. Offsets are committed only for acknowledged records either way; a retry
+/// may write a record twice, as in Kafka Connect without exactly-once support.
+///
+/// Not idempotent on purpose, beyond matching Kafka Connect: librdkafka's idempotent producer
+/// keeps one request in flight per partition (it caps requests by the count of in-flight
+/// *messages*), and while that request waits for the broker its broker thread polls with a
+/// zero timeout as soon as the next batch has lingered: measured at 0.9 CPU-seconds per million
+/// records, half the worker's source path (BENCHMARKS.md).
+pub fn connect_producer_defaults(c: &mut ClientConfig) {
+    c.set("acks", "all").set("enable.idempotence", "false").set("max.in.flight.requests.per.connection", "1");
 }
 
 /// The consumer group of a sink connector: `connect-<name>`, or `consumer.override.group.id`
@@ -140,7 +153,35 @@ pub fn check_topic_name(topic: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_topic_name;
+    use super::{check_topic_name, producer_config};
+    use crate::worker_config::WorkerConfig;
+    use tributary_api::ConfigMap;
+
+    fn config(pairs: &[(&str, &str)]) -> ConfigMap {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn source_producers_start_from_kafka_connects_defaults_and_take_overrides() {
+        let worker = WorkerConfig::parse(config(&[("key.converter", "a"), ("value.converter", "b"), ("bootstrap.servers", "k:9092")])).unwrap();
+        let c = producer_config(&worker, "orders", 2, &ConfigMap::new());
+        assert_eq!(c.get("acks"), Some("all"));
+        assert_eq!(c.get("enable.idempotence"), Some("false"));
+        assert_eq!(c.get("max.in.flight.requests.per.connection"), Some("1"));
+        assert_eq!(c.get("client.id"), Some("connector-producer-orders-2"));
+
+        let worker = WorkerConfig::parse(config(&[
+            ("key.converter", "a"),
+            ("value.converter", "b"),
+            ("producer.enable.idempotence", "true"),
+            ("producer.max.in.flight.requests.per.connection", "5"),
+        ]))
+        .unwrap();
+        let c = producer_config(&worker, "orders", 0, &config(&[("producer.override.linger.ms", "50")]));
+        assert_eq!(c.get("enable.idempotence"), Some("true"));
+        assert_eq!(c.get("max.in.flight.requests.per.connection"), Some("5"));
+        assert_eq!(c.get("linger.ms"), Some("50"));
+    }
 
     #[test]
     fn topic_names_follow_kafkas_rules() {

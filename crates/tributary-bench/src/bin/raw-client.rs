@@ -82,12 +82,20 @@ async fn produce(bootstrap: &str, topic: &str, records: usize, size: usize) -> R
     let new = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
     let _ = admin.create_topics([&new], &AdminOptions::new()).await;
     let ticks = cpu_ticks();
-    let producer: BaseProducer<CountingContext> = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
-        .set("enable.idempotence", "true")
+        // The worker's source producer settings (kafka::producer_config).
         .set("acks", "all")
+        .set("enable.idempotence", "false")
+        .set("max.in.flight.requests.per.connection", "1")
         .set("partitioner", "murmur2_random")
-        .set("linger.ms", "5")
+        .set("linger.ms", "5");
+    // RAW_CLIENT_PRODUCER="key=value,..." adds settings, to compare client settings.
+    for (key, value) in std::env::var("RAW_CLIENT_PRODUCER").unwrap_or_default().split(',').filter_map(|kv| kv.split_once('=')) {
+        config.set(key, value);
+    }
+    let producer: BaseProducer<CountingContext> = config
         .create_with_context(CountingContext { acked: Default::default(), failed: Default::default() })
         .map_err(|e| e.to_string())?;
     let payload = vec![b'x'; size];
