@@ -58,6 +58,13 @@ pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32, connec
     c
 }
 
+/// Whether the task loop places keyless records itself (`source_partitions`): only when the
+/// producer keeps the worker's partitioner settings, so a user's `partitioner` or
+/// `sticky.partitioning.linger.ms` override is left to librdkafka.
+pub fn worker_places_keyless_records(producer: &ClientConfig) -> bool {
+    producer.get("partitioner") == Some("murmur2_random") && producer.get("sticky.partitioning.linger.ms").is_none()
+}
+
 /// Kafka Connect's producer defaults for source tasks and dead letter queues (`Worker`'s base
 /// producer configs): `acks=all`, one request in flight, so retries cannot reorder records, and
 /// no idempotence. Offsets are committed only for acknowledged records either way; a retry
@@ -153,7 +160,7 @@ pub fn check_topic_name(topic: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_topic_name, producer_config};
+    use super::{check_topic_name, producer_config, worker_places_keyless_records};
     use crate::worker_config::WorkerConfig;
     use tributary_api::ConfigMap;
 
@@ -181,6 +188,11 @@ mod tests {
         assert_eq!(c.get("enable.idempotence"), Some("true"));
         assert_eq!(c.get("max.in.flight.requests.per.connection"), Some("5"));
         assert_eq!(c.get("linger.ms"), Some("50"));
+        assert!(worker_places_keyless_records(&c));
+        let c = producer_config(&worker, "orders", 0, &config(&[("producer.override.partitioner", "random")]));
+        assert!(!worker_places_keyless_records(&c));
+        let c = producer_config(&worker, "orders", 0, &config(&[("producer.override.sticky.partitioning.linger.ms", "0")]));
+        assert!(!worker_places_keyless_records(&c));
     }
 
     #[test]

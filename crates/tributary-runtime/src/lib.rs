@@ -22,6 +22,7 @@ pub mod plugins;
 pub mod properties;
 pub mod sink_task;
 mod source_in_flight;
+pub mod source_partitions;
 pub mod source_producer;
 pub mod source_task;
 pub mod standalone;

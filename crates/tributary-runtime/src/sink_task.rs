@@ -282,8 +282,7 @@ impl SinkTaskRunner {
         let keep_raw = self.errors.has_dlq();
         // Nothing reads headers when the task, the converters and the (empty) chain do not:
         // then they are not decoded (a buffer allocated per record by librdkafka).
-        let decode_headers =
-            self.task.reads_headers() || !self.chain.is_empty() || self.key_converter.reads_headers() || self.value_converter.reads_headers();
+        let decode_headers = self.task.reads_headers() || !self.chain.is_empty() || self.key_converter.reads_headers() || self.value_converter.reads_headers();
         let mut topics = TopicNames::default();
         let consumer = self.consumer.clone();
         let mut messages = consumer.stream();

@@ -10,6 +10,7 @@ use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::kafka;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
 use crate::source_in_flight::{Batch, Committable, InFlight, Outcome, Resolved};
+use crate::source_partitions::KeylessPartitions;
 use crate::source_producer::{serve, Acks, Delivery, SourceProducer};
 use crate::transformation_chain::TransformationChain;
 use rdkafka::admin::AdminClient;
@@ -105,6 +106,10 @@ const MAX_IN_FLIGHT: usize = 50_000;
 /// idle, or the in-flight cap reached). Busy, it serves them on every turn.
 const ACK_POLL_INTERVAL: Duration = Duration::from_millis(1);
 
+/// How long reading a topic's partition count may take before the record is left to
+/// librdkafka's partitioner.
+const PARTITION_COUNT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Topics this task created (or found) already: checked for every record, so the last one is
 /// compared before the set is hashed.
 #[derive(Default)]
@@ -164,6 +169,8 @@ pub struct SourceTaskRunner {
     pub converter_classes: [String; 3],
     /// Schemaless JSON, for DLQ bytes of a record the connector's converters cannot write.
     pub fallback_converter: Box<dyn Converter>,
+    /// Partitions of keyless records, one per topic and polled batch.
+    pub keyless_partitions: KeylessPartitions,
 }
 
 impl SourceTaskRunner {
@@ -281,6 +288,9 @@ impl SourceTaskRunner {
         known_topics: &mut KnownTopics,
         cancel: &CancellationToken,
     ) -> Result<(), ConnectError> {
+        if !records.is_empty() {
+            self.keyless_partitions.next_batch();
+        }
         let mut batch = Batch::new(in_flight.next_seq(), records);
         let sent = self.send_batch(&mut batch, in_flight, acks, committable, known_topics, cancel).await;
         if sent.is_err() {
@@ -407,6 +417,14 @@ impl SourceTaskRunner {
             out.key = key.as_deref();
             out.payload = value.as_deref();
             out.partition = parts.kafka_partition;
+            let chosen = out.partition.is_none() && out.key.is_none();
+            if chosen {
+                if self.keyless_partitions.needs_count(topic) {
+                    let count = self.partition_count(topic);
+                    self.keyless_partitions.set_count(topic, count);
+                }
+                out.partition = self.keyless_partitions.partition(topic);
+            }
             out.timestamp = parts.timestamp;
             out.headers = headers;
             batch.outcomes[i] = loop {
@@ -423,6 +441,13 @@ impl SourceTaskRunner {
                         while let Some(r) = in_flight.next_resolved() {
                             self.acknowledge(r, committable).await?;
                         }
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownPartition), back)) if chosen && back.partition.is_some() => {
+                        // The topic has fewer partitions than it had (recreated): read its
+                        // count again for the next record, and let librdkafka place this one.
+                        self.keyless_partitions.forget(topic);
+                        out = back;
+                        out.partition = None;
                     }
                     Err((e, _)) => {
                         let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"));
@@ -441,6 +466,16 @@ impl SourceTaskRunner {
             };
         }
         Ok(())
+    }
+
+    /// The partition count of `topic` from the broker's metadata; `None` when it cannot be read
+    /// now. Blocks this task's thread for one metadata request, once per topic every few minutes.
+    fn partition_count(&self, topic: &str) -> Option<i32> {
+        let metadata = self.producer.client().fetch_metadata(Some(topic), PARTITION_COUNT_TIMEOUT).ok()?;
+        // A topic created a moment ago may report no leader yet, with its partitions listed:
+        // the count is what matters here (records wait in librdkafka for the leader).
+        let t = metadata.topics().iter().find(|t| t.name() == topic)?;
+        i32::try_from(t.partitions().len()).ok().filter(|n| *n > 0)
     }
 
     /// A failed source record as DLQ bytes: the connector's converters where they work, else

@@ -8,6 +8,7 @@ use crate::kafka;
 use crate::offset_store::{ConnectorOffsetReader, OffsetBackingStore, OffsetCodec};
 use crate::plugins::Plugins;
 use crate::sink_task::{self, SinkTaskRunner};
+use crate::source_partitions::KeylessPartitions;
 use crate::source_producer::{SourceProducer, SourceProducerContext};
 use crate::source_task::{SourceTaskRunner, TopicCreation};
 use crate::status::{State, Status, StatusStore};
@@ -135,7 +136,9 @@ impl Worker {
         let chain = transformation_chain::build(connector_config)?;
         let error_handling = ErrorHandling::from_config(connector_config);
         let worker_config = self.config.clone();
-        let producer: SourceProducer = kafka::producer_config(&self.config, connector, id, connector_config)
+        let producer_config = kafka::producer_config(&self.config, connector, id, connector_config);
+        let keyless_partitions = KeylessPartitions::new(kafka::worker_places_keyless_records(&producer_config), id);
+        let producer: SourceProducer = producer_config
             .create_with_context(SourceProducerContext::new())
             .map_err(|e| RuntimeError::kafka(format!("creating the producer of task {connector}-{id}"), e))?;
         let admin = self.shared_admin()?;
@@ -190,6 +193,7 @@ impl Worker {
                 errors,
                 converter_classes,
                 fallback_converter,
+                keyless_partitions,
             };
             finish(runner.run(token, paused_rx).await, put);
         })?;

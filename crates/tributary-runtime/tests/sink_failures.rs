@@ -41,7 +41,12 @@ impl Connector for FlakySinkConnector {
     }
     fn config_def(&self) -> ConfigDef {
         let s = |k: &str| ConfigKey::new(k, ConfigType::String, Importance::Low, "test").default_value("");
-        ConfigDef::new().define(s("file")).define(s("fail.first.puts")).define(s("fail.values")).define(s("errant.values")).define(s("block.on.value"))
+        ConfigDef::new()
+            .define(s("file"))
+            .define(s("fail.first.puts"))
+            .define(s("fail.values"))
+            .define(s("errant.values"))
+            .define(s("block.on.value"))
             .define(s("ignore.headers"))
             .define(s("write.headers"))
     }

@@ -83,7 +83,13 @@ impl SourceTask for SlowSourceTask {
         let n = self.next;
         self.next += 1;
         let partition = OffsetMap::single("source", Value::String("slow".into()));
-        Ok(vec![SourceRecord::new(partition, Some(OffsetMap::single("n", Value::Int64(n))), self.topic.as_str(), Some(Schema::string()), Value::String(format!("r{n}")))])
+        Ok(vec![SourceRecord::new(
+            partition,
+            Some(OffsetMap::single("n", Value::Int64(n))),
+            self.topic.as_str(),
+            Some(Schema::string()),
+            Value::String(format!("r{n}")),
+        )])
     }
     async fn stop(&mut self) -> tributary_api::Result<()> {
         Ok(())
@@ -128,10 +134,8 @@ async fn a_waiting_poll_is_restarted_only_when_acknowledgements_arrive() {
     let h = Arc::new(StandaloneHerder::new(worker, "test-cluster".into()));
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let topic = format!("slow-{}-{nanos}", std::process::id());
-    let config: ConfigMap = [("connector.class", "com.example.SlowSourceConnector"), ("topic", topic.as_str())]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    let config: ConfigMap =
+        [("connector.class", "com.example.SlowSourceConnector"), ("topic", topic.as_str())].iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     h.put_connector_config("slow", config, false, None).await.expect("connector created");
     let deadline = Instant::now() + Duration::from_secs(60);
     while FINISHED.load(Ordering::SeqCst) < 40 {

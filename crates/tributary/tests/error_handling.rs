@@ -318,9 +318,6 @@ fn a_source_sending_to_an_illegal_topic_name_fails_with_kafkas_reason() {
     for (name, shown) in [("illegal-nul", "bad\\0topic"), ("illegal-space", "bad topic")] {
         wait_until(Duration::from_secs(30), "the task to fail", || status(port, name)["tasks"][0]["state"] == "FAILED");
         let trace = status(port, name)["tasks"][0]["trace"].as_str().unwrap_or_default().to_owned();
-        assert!(
-            trace.contains(&format!("Topic name \"{shown}\" is illegal, it contains a character other than ASCII alphanumerics")),
-            "{name}: {trace}"
-        );
+        assert!(trace.contains(&format!("Topic name \"{shown}\" is illegal, it contains a character other than ASCII alphanumerics")), "{name}: {trace}");
     }
 }

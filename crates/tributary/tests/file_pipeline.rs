@@ -210,3 +210,53 @@ fn transforms_on_both_sides_and_dropped_records_still_commit_offsets() {
     assert_eq!(worker.terminate(), Some(0));
     assert!(std::fs::read(&output).unwrap() == data, "extracted lines are byte-identical to the input");
 }
+
+/// The line numbers stored in each partition of `topic` (lines read as "line NNNNNNNN ...").
+fn lines_by_partition(bootstrap: &str, topic: &str, partitions: i32, expected: usize) -> Vec<Vec<usize>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message;
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", unique("parts")).create().unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, rdkafka::Offset::Beginning).unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut by_partition = vec![Vec::new(); partitions as usize];
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = 0;
+    while seen < expected && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
+            let line: usize = value.split(' ').nth(1).and_then(|n| n.parse().ok()).unwrap_or(usize::MAX);
+            by_partition[m.partition() as usize].push(line);
+            seen += 1;
+        }
+    }
+    by_partition
+}
+
+#[test]
+fn keyless_records_go_to_one_partition_per_polled_batch_moving_on_with_each_batch() {
+    let bootstrap = bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    write_lines(&input, 60);
+    let (topic, name) = (unique("sticky"), unique("sticky-src"));
+    let src_file = dir.path().join("source.properties");
+    std::fs::write(
+        &src_file,
+        format!(
+            "name={name}\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\nbatch.size=10\ntopic.creation.default.partitions=3\ntopic.creation.default.replication.factor=1\n",
+            input.display()
+        ),
+    )
+    .unwrap();
+    let offsets = dir.path().join("connect.offsets");
+    let port = free_port();
+    let worker = WorkerProcess::start(dir.path(), &worker_props(&bootstrap, port, &offsets, 500), &[src_file], port);
+    let by_partition = lines_by_partition(&bootstrap, &topic, 3, 60);
+    assert_eq!(worker.terminate(), Some(0));
+    // Batch k (lines 10k..10k+9) of task 0 goes to partition (k + 1) % 3, in order within it.
+    let batches = |ks: &[usize]| -> Vec<usize> { ks.iter().flat_map(|k| 10 * k..10 * k + 10).collect() };
+    assert_eq!(by_partition, vec![batches(&[2, 5]), batches(&[0, 3]), batches(&[1, 4])]);
+}

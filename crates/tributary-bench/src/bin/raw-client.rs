@@ -95,9 +95,8 @@ async fn produce(bootstrap: &str, topic: &str, records: usize, size: usize) -> R
     for (key, value) in std::env::var("RAW_CLIENT_PRODUCER").unwrap_or_default().split(',').filter_map(|kv| kv.split_once('=')) {
         config.set(key, value);
     }
-    let producer: BaseProducer<CountingContext> = config
-        .create_with_context(CountingContext { acked: Default::default(), failed: Default::default() })
-        .map_err(|e| e.to_string())?;
+    let producer: BaseProducer<CountingContext> =
+        config.create_with_context(CountingContext { acked: Default::default(), failed: Default::default() }).map_err(|e| e.to_string())?;
     let payload = vec![b'x'; size];
     let start = Instant::now();
     let mut sent = 0;
