@@ -49,6 +49,10 @@ impl KeylessPartitions {
     /// Whether the partition count of `topic` must be read (`set_count`) before
     /// [`Self::partition`] can answer: never read, or read too long ago.
     pub fn needs_count(&self, topic: &str) -> bool {
+        // The last topic answered is known (`last` is cleared whenever the counts change).
+        if self.last.as_ref().is_some_and(|(t, _)| **t == *topic) {
+            return false;
+        }
         self.enabled && !self.topics.contains_key(topic)
     }
 
