@@ -47,8 +47,8 @@ pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32, connec
     connect_producer_defaults(&mut c);
     c
         // Java's partitioner: keys hashed with murmur2, as Kafka Connect's producer does (the
-        // librdkafka default, CRC32, would put a key on another partition). Keyless records
-        // stick to one partition per batch, as with Java's default (KIP-480).
+        // librdkafka default, CRC32, would put a key on another partition). Keyless records get
+        // their partition from the task loop, one per polled batch (`source_partitions`).
         .set("partitioner", "murmur2_random")
         // Records are batched in the producer; a short linger keeps batches full under load
         // without adding visible latency.
