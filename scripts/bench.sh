@@ -188,12 +188,13 @@ PROPS
 # The raw client's CPU per million, from creating its client to the end (it reports it).
 raw_cpu() { sed -n 's/.*cpu_ticks=\([0-9]*\).*/\1/p' | awk -v n="$records" -v clk="$clk" '{printf "%.2f\n", $1 / clk * 1000000 / n}'; }
 
-# One raw producer run; prints "records_per_sec cpu_seconds_per_million". Timed from outside,
-# from the first to the last record in the topic, as the worker sources are.
+# One raw producer run, sending the lines of the sources' input file; prints "records_per_sec
+# cpu_seconds_per_million". Timed from outside, from the first to the last record in the topic,
+# as the worker sources are.
 raw_produce_run() { # $1 = topic
   "$bin"/raw-client wait "$kafka" "$1" "$records" > "$work/raw-wait.out" &
   local waiter_pid=$!
-  local out; out="$("$bin"/raw-client produce "$kafka" "$1" "$records")"
+  local out; out="$("$bin"/raw-client produce "$kafka" "$1" "$records" "$input")"
   wait "$waiter_pid"
   local first done; first="$(sed -n 's/.*first_ms=\([0-9]*\).*/\1/p' "$work/raw-wait.out")"; done="$(sed -n 's/.*done_ms=\([0-9]*\).*/\1/p' "$work/raw-wait.out")"
   echo "$(awk -v n="$records" -v f="$first" -v d="$done" 'BEGIN { ms = d - f; if (ms < 1) ms = 1; printf "%.0f\n", n * 1000 / ms }') $(echo "$out" | raw_cpu)"
@@ -279,7 +280,8 @@ table="$(cat <<TABLE
 $records × 100-byte lines, Apache Kafka 3.9.1 broker (KRaft), median of $runs runs (Tributary: $pairs); throughput from the
 first to the last record at the destination; CPU = user+sys of the worker process during the run.
 Each Tributary run is paired with a raw client run just before it; "Tributary / raw" is the
-median of the per-pair ratios.
+median of the per-pair ratios. The raw producer sends the input file's lines, read as the file
+source reads them; the raw consumer writes them to a file, as the file sink does.
 
 | Scenario | Tributary | Apache Kafka Connect 3.9.1 | raw rdkafka client | Tributary / Connect | Tributary / raw |
 |---|---|---|---|---|---|

@@ -1,10 +1,11 @@
 //! `raw-client produce|consume|wait BOOTSTRAP TOPIC RECORDS [SIZE|FILE]`: sends or reads RECORDS
-//! records of SIZE bytes (default 100) with the worker's client settings, then prints one line
-//! of `key=value` results (records, seconds, records_per_sec). Produce creates the topic (one
-//! partition) if needed; consume reads from the beginning until it has RECORDS records and, when
-//! FILE is given, appends each value and a newline to it, as FileStreamSink does: the baseline a
-//! sink worker is measured against.
-
+//! records with the worker's client settings, then prints one line of `key=value` results
+//! (records, seconds, records_per_sec). Produce creates the topic (one partition) if needed and
+//! sends records of SIZE bytes (default 100) or, when FILE is given, its first RECORDS lines, read
+//! as FileStreamSource reads them: the baseline a source worker is measured against. Consume
+//! reads from the beginning until it has RECORDS records and, when FILE is given, appends each
+//! value and a newline to it, as FileStreamSink does: the baseline a sink worker is measured
+//! against.
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -18,10 +19,9 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(mode), Some(bootstrap), Some(topic), Some(records)) = (args.first(), args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<usize>().ok()))
     else {
-        eprintln!("usage: raw-client produce|consume BOOTSTRAP TOPIC RECORDS [SIZE]");
+        eprintln!("usage: raw-client produce|consume|wait BOOTSTRAP TOPIC RECORDS [SIZE|FILE]");
         return ExitCode::from(2);
     };
-    let size: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(100);
     if mode == "wait" {
         // `raw-client wait BOOTSTRAP TOPIC RECORDS`: waits until the topic (partition 0) holds
         // RECORDS records; prints when the first and the last arrived, in ms since the call.
@@ -37,7 +37,10 @@ async fn main() -> ExitCode {
         };
     }
     let result = match mode.as_str() {
-        "produce" => produce(bootstrap, topic, records, size).await,
+        "produce" => match Input::from_arg(args.get(4)) {
+            Ok(input) => produce(bootstrap, topic, records, input).await,
+            Err(e) => Err(e),
+        },
         "consume" => consume(bootstrap, topic, records, args.get(4).map(std::path::PathBuf::from)).await,
         _ => Err("mode must be produce, consume or wait".to_owned()),
     };
@@ -70,12 +73,55 @@ impl rdkafka::producer::ProducerContext for CountingContext {
     }
 }
 
+/// What `produce` sends.
+enum Input {
+    /// The same payload every time.
+    Fixed(Vec<u8>),
+    /// A file's lines, without their line ends.
+    Lines { path: String, reader: std::io::BufReader<std::fs::File>, line: Vec<u8> },
+}
+
+impl Input {
+    /// A number is a payload size; anything else names the file to send the lines of.
+    fn from_arg(arg: Option<&String>) -> Result<Input, String> {
+        let Some(arg) = arg else { return Ok(Input::Fixed(vec![b'x'; 100])) };
+        if let Ok(size) = arg.parse::<usize>() {
+            return Ok(Input::Fixed(vec![b'x'; size]));
+        }
+        let file = std::fs::File::open(arg).map_err(|e| format!("{arg}: {e}"))?;
+        // The worker's file source reads 64 KiB at a time.
+        Ok(Input::Lines { path: arg.clone(), reader: std::io::BufReader::with_capacity(64 * 1024, file), line: Vec::new() })
+    }
+
+    /// The next payload; `None` past the end of the file.
+    fn next(&mut self) -> Result<Option<&[u8]>, String> {
+        use std::io::BufRead;
+        match self {
+            Input::Fixed(payload) => Ok(Some(payload)),
+            Input::Lines { path, reader, line } => {
+                line.clear();
+                if reader.read_until(b'\n', line).map_err(|e| format!("{path}: {e}"))? == 0 {
+                    return Ok(None);
+                }
+                let mut end = line.len();
+                if line[..end].ends_with(b"\n") {
+                    end -= 1;
+                }
+                if line[..end].ends_with(b"\r") {
+                    end -= 1;
+                }
+                Ok(Some(&line[..end]))
+            }
+        }
+    }
+}
+
 /// Sends with a `BaseProducer` polled on this thread: the cheapest way to use librdkafka from
 /// Rust (no future or channel per record), so the floor under the worker's source path.
 /// Returns the seconds from the first send to the last acknowledgement, and the CPU ticks spent
 /// from creating the producer to the end (process start-up and topic creation left out, as the
 /// worker's figures leave out its own start-up).
-async fn produce(bootstrap: &str, topic: &str, records: usize, size: usize) -> Result<(f64, u64), String> {
+async fn produce(bootstrap: &str, topic: &str, records: usize, mut input: Input) -> Result<(f64, u64), String> {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     use std::sync::atomic::Ordering::Relaxed;
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create().map_err(|e| e.to_string())?;
@@ -97,23 +143,26 @@ async fn produce(bootstrap: &str, topic: &str, records: usize, size: usize) -> R
     }
     let producer: BaseProducer<CountingContext> =
         config.create_with_context(CountingContext { acked: Default::default(), failed: Default::default() }).map_err(|e| e.to_string())?;
-    let payload = vec![b'x'; size];
     let start = Instant::now();
     let mut sent = 0;
     while sent < records {
-        match producer.send::<[u8], [u8]>(BaseRecord::to(topic).payload(&payload)) {
-            Ok(()) => {
-                sent += 1;
-                if sent % 1000 == 0 {
-                    producer.poll(Duration::ZERO);
+        let Some(payload) = input.next()? else {
+            return Err(format!("the input has {sent} lines, not {records}"));
+        };
+        loop {
+            match producer.send::<[u8], [u8]>(BaseRecord::to(topic).payload(payload)) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    // Not shorter: rdkafka's poll turns a deadline under a millisecond into a
+                    // zero timeout, and a 1 ms poll spun the CPU while the queue was full.
+                    producer.poll(Duration::from_millis(10));
                 }
+                Err((e, _)) => return Err(e.to_string()),
             }
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                // Not shorter: rdkafka's poll turns a deadline under a millisecond into a
-                // zero timeout, and a 1 ms poll spun the CPU while the queue was full.
-                producer.poll(Duration::from_millis(10));
-            }
-            Err((e, _)) => return Err(e.to_string()),
+        }
+        sent += 1;
+        if sent % 1000 == 0 {
+            producer.poll(Duration::ZERO);
         }
     }
     while producer.context().acked.load(Relaxed) + producer.context().failed.load(Relaxed) < records {
