@@ -16,10 +16,13 @@ use tributary_api::{ConnectError, Result, SourceRecord};
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 /// Batches read ahead of `poll` (each at most `batch.size` records): the memory bound.
 const READ_AHEAD: usize = 2;
+/// Settled batches waiting for the thread to refill their records; more are dropped.
+const RECYCLED: usize = 8;
 
 /// The receiving end, held by the task; dropping it stops the thread.
 pub(crate) struct FileReader {
     pub(crate) batches: mpsc::Receiver<Result<Vec<SourceRecord>>>,
+    recycled: std::sync::mpsc::SyncSender<Vec<SourceRecord>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -31,17 +34,24 @@ impl Drop for FileReader {
 }
 
 impl FileReader {
+    /// Hands settled records to the thread, to refill with the next lines (dropped here when
+    /// it has enough already).
+    pub(crate) fn recycle(&self, records: Vec<SourceRecord>) {
+        let _ = self.recycled.try_send(records);
+    }
+
     /// Starts reading `name` from `lines.position`, with `idle` between looks at a file that
     /// has no new complete line.
     pub(crate) fn start(name: String, lines: Lines, idle: Duration) -> Result<FileReader> {
         let (tx, batches) = mpsc::channel(READ_AHEAD);
+        let (recycled, spent) = std::sync::mpsc::sync_channel(RECYCLED);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         std::thread::Builder::new()
             .name("file-source".into())
-            .spawn(move || Reading { name, lines, file: None, tx, stop: flag, idle }.run())
+            .spawn(move || Reading { name, lines, file: None, tx, spent, stop: flag, idle }.run())
             .map_err(|e| ConnectError::fatal("cannot start the file source's reader").with_source(e))?;
-        Ok(FileReader { batches, stop })
+        Ok(FileReader { batches, recycled, stop })
     }
 }
 
@@ -53,6 +63,8 @@ struct Reading {
     lines: Lines,
     file: Option<Open>,
     tx: mpsc::Sender<Result<Vec<SourceRecord>>>,
+    /// Settled batches from the task ([`FileReader::recycle`]).
+    spent: std::sync::mpsc::Receiver<Vec<SourceRecord>>,
     stop: Arc<AtomicBool>,
     idle: Duration,
 }
@@ -70,6 +82,12 @@ impl Reading {
                     }
                 }
                 continue;
+            }
+            // One settled batch at a time, taken when needed: the rest wait in the channel.
+            if self.lines.spare.is_empty() {
+                if let Ok(records) = self.spent.try_recv() {
+                    self.lines.recycle(records);
+                }
             }
             let records = self.lines.extract();
             if !records.is_empty() {
@@ -97,8 +115,10 @@ impl Reading {
         }
     }
 
-    /// Sleeps, waking early when the task stops.
-    fn nap(&self, total: Duration) {
+    /// Sleeps, waking early when the task stops. Idle, the thread keeps no records to refill.
+    fn nap(&mut self, total: Duration) {
+        while self.spent.try_recv().is_ok() {}
+        self.lines.drop_spare();
         let step = Duration::from_millis(20);
         let mut slept = Duration::ZERO;
         while slept < total && !self.stop.load(Ordering::Relaxed) {

@@ -179,6 +179,14 @@ impl SourceTask for FileStreamSourceTask {
         }
     }
 
+    fn recycle(&mut self, records: Vec<SourceRecord>) {
+        match (&self.input, &mut self.lines) {
+            (Some(Input::File(reader)), _) => reader.recycle(records),
+            (Some(Input::Stdin(_)), Some(lines)) => lines.recycle(records),
+            _ => {}
+        }
+    }
+
     async fn stop(&mut self) -> Result<()> {
         // Dropping the file reader stops its thread.
         self.input = None;

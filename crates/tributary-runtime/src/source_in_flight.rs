@@ -8,6 +8,8 @@
 use crate::source_producer::{Acks, Delivery};
 use std::collections::VecDeque;
 use std::sync::Arc;
+#[cfg(doc)]
+use tributary_api::SourceTask;
 use tributary_api::{OffsetMap, SourceRecord};
 
 /// What became of a record, once known.
@@ -28,6 +30,10 @@ pub(crate) enum Outcome {
 impl Outcome {
     fn is_known(&self) -> bool {
         !matches!(self, Outcome::Unsent | Outcome::InFlight)
+    }
+    /// Whether the producer gave the record back unsent.
+    pub(crate) fn is_send_failure(&self) -> bool {
+        matches!(self, Outcome::Delivered(Delivery::Failed(_)))
     }
 }
 
@@ -99,6 +105,9 @@ pub(crate) struct InFlight {
     len: usize,
     /// Scratch for draining acknowledgements (kept to reuse its allocation).
     arrived: Vec<(usize, Delivery)>,
+    /// The records of batches settled to the last one, until the task takes them back
+    /// ([`Self::take_spent`], [`SourceTask::recycle`]).
+    spent: Vec<Vec<SourceRecord>>,
 }
 
 impl InFlight {
@@ -138,8 +147,9 @@ impl InFlight {
     /// The oldest unsettled record, once its outcome is known; it counts as settled from here.
     pub(crate) fn next_resolved(&mut self) -> Option<Resolved<'_>> {
         while self.batches.front().is_some_and(|b| b.settled == b.records.len()) {
-            // Dropped here, records in place.
-            self.batches.pop_front();
+            if let Some(b) = self.batches.pop_front() {
+                self.spent.push(b.records);
+            }
         }
         let b = self.batches.front_mut()?;
         let i = b.settled;
@@ -152,6 +162,11 @@ impl InFlight {
         // Sorted by index: records are routed in send order.
         let routed_topic = b.routed.binary_search_by_key(&i, |(r, _)| *r).ok().map(|k| &*b.routed[k].1);
         Some(Resolved { record: &mut b.records[i], outcome, routed_topic })
+    }
+
+    /// The records of the batches found settled so far, oldest first (for the task to recycle).
+    pub(crate) fn take_spent(&mut self) -> std::vec::Drain<'_, Vec<SourceRecord>> {
+        self.spent.drain(..)
     }
 
     /// Whether the oldest unsettled record waits for its acknowledgement.
@@ -254,6 +269,10 @@ mod tests {
         // Record 5 was never sent: it holds the rest back.
         let expected: Vec<(i64, Option<String>)> = vec![(0, None), (1, None), (2, None), (3, None), (4, Some("elsewhere".to_owned()))];
         assert_eq!(settled, expected);
+        // The first batch is spent (handed back to the task); the second waits for record 5.
+        let spent: Vec<Vec<i64>> = f.take_spent().map(|b| b.iter().map(position).collect()).collect();
+        assert_eq!(spent, vec![vec![0, 1, 2]]);
+        assert_eq!(f.take_spent().count(), 0);
         assert_eq!(f.len(), 1);
         assert!(!f.front_in_flight());
         assert_eq!(f.next_seq(), 6);

@@ -246,13 +246,29 @@ impl SourceTaskRunner {
     /// known, in send order.
     async fn acknowledge_resolved(&mut self, in_flight: &mut InFlight, acks: &Acks, committable: &mut Committable) -> Result<(), ConnectError> {
         in_flight.collect(acks, None);
+        self.settle_resolved(in_flight, committable).await
+    }
+
+    /// Settles the oldest records whose outcome is known, in send order: `commit_record`, then
+    /// each record's offset becomes committable; batches settled whole go back to the task
+    /// (`recycle`). Synchronous for the common outcomes, so no future is built per record; a
+    /// failed send goes through [`Self::acknowledge_failed`], which may write to the DLQ.
+    async fn settle_resolved(&mut self, in_flight: &mut InFlight, committable: &mut Committable) -> Result<(), ConnectError> {
         while let Some(r) = in_flight.next_resolved() {
-            self.acknowledge(r, committable).await?;
+            if r.outcome.is_send_failure() {
+                self.acknowledge_failed(r, committable).await?;
+            } else {
+                self.settle(r, committable)?;
+            }
+        }
+        for records in in_flight.take_spent() {
+            self.task.recycle(records);
         }
         Ok(())
     }
 
-    async fn acknowledge(&mut self, resolved: Resolved<'_>, committable: &mut Committable) -> Result<(), ConnectError> {
+    /// Settles a record acknowledged by the broker or never sent.
+    fn settle(&mut self, resolved: Resolved<'_>, committable: &mut Committable) -> Result<(), ConnectError> {
         let Resolved { record, outcome, routed_topic } = resolved;
         let committed = match outcome {
             Outcome::NotSent => self.task.commit_record(record, None),
@@ -260,18 +276,28 @@ impl SourceTaskRunner {
                 let meta = RecordMetadata { topic: routed_topic.unwrap_or(&record.topic), partition, offset };
                 self.task.commit_record(record, Some(&meta))
             }
-            Outcome::Delivered(Delivery::Failed(failed)) => {
-                // KAFKA_PRODUCE: tolerated under errors.tolerance=all (the record is skipped, its
-                // offset commits in order), else the task fails.
-                let (error, message) = *failed;
-                let error = ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {error}"));
-                self.errors.report(&produced_raw(&message), Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
-                self.task.commit_record(record, None)
-            }
-            Outcome::Unsent | Outcome::InFlight | Outcome::Settled => {
+            Outcome::Delivered(Delivery::Failed(_)) | Outcome::Unsent | Outcome::InFlight | Outcome::Settled => {
                 return Err(ConnectError::fatal("internal error: a record was settled before its acknowledgement"));
             }
         };
+        if let Some(offset) = record.meta.source_offset.take() {
+            committable.update(&record.meta.source_partition, offset);
+        }
+        committed
+    }
+
+    /// Settles a record the producer could not send (KAFKA_PRODUCE): tolerated under
+    /// errors.tolerance=all (the record is skipped, its offset commits in order), else the task
+    /// fails.
+    async fn acknowledge_failed(&mut self, resolved: Resolved<'_>, committable: &mut Committable) -> Result<(), ConnectError> {
+        let Resolved { record, outcome, .. } = resolved;
+        let Outcome::Delivered(Delivery::Failed(failed)) = outcome else {
+            return Err(ConnectError::fatal("internal error: a delivered record settled as failed"));
+        };
+        let (error, message) = *failed;
+        let error = ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {error}"));
+        self.errors.report(&produced_raw(&message), Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
+        let committed = self.task.commit_record(record, None);
         if let Some(offset) = record.meta.source_offset.take() {
             committable.update(&record.meta.source_partition, offset);
         }
@@ -438,9 +464,7 @@ impl SourceTaskRunner {
                             tokio::time::sleep(ACK_POLL_INTERVAL).await;
                         }
                         in_flight.collect(acks, Some((first_seq, &mut batch.outcomes)));
-                        while let Some(r) = in_flight.next_resolved() {
-                            self.acknowledge(r, committable).await?;
-                        }
+                        self.settle_resolved(in_flight, committable).await?;
                     }
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownPartition), back)) if chosen && back.partition.is_some() => {
                         // The topic has fewer partitions than it had (recreated): read its

@@ -2,7 +2,8 @@
 //! not restarted while the loop merely checks for acknowledgements, only when some arrived.
 //!
 //! The source under test (`SlowSource`) is defined here and registered like any plugin: each
-//! poll waits 30 ms, then returns one record, and the task counts polls started and finished.
+//! poll waits 30 ms, then returns one record, and the task counts polls started and finished,
+//! and keeps what the runtime hands back to `recycle`.
 
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +26,8 @@ use tributary_runtime::worker_config::WorkerConfig;
 /// Polls started and polls that returned records, across every task of this test binary.
 static STARTED: AtomicUsize = AtomicUsize::new(0);
 static FINISHED: AtomicUsize = AtomicUsize::new(0);
+/// The records handed back to `recycle`, in the order they came: (value, offset left).
+static RECYCLED: std::sync::Mutex<Vec<(String, bool)>> = std::sync::Mutex::new(Vec::new());
 
 #[derive(Default)]
 struct SlowSourceConnector {
@@ -91,6 +94,10 @@ impl SourceTask for SlowSourceTask {
             Value::String(format!("r{n}")),
         )])
     }
+    fn recycle(&mut self, records: Vec<SourceRecord>) {
+        let mut recycled = RECYCLED.lock().unwrap_or_else(|p| p.into_inner());
+        recycled.extend(records.into_iter().map(|r| (r.value.to_string(), r.meta.source_offset.is_some())));
+    }
     async fn stop(&mut self) -> tributary_api::Result<()> {
         Ok(())
     }
@@ -148,4 +155,9 @@ async fn a_waiting_poll_is_restarted_only_when_acknowledgements_arrive() {
     // running when it arrives. Checking for acknowledgements every millisecond without that
     // rule restarted a poll several times per record.
     assert!(started <= 2 * finished + 2, "{started} polls started for {finished} finished");
+    // Every batch came back to the task once settled (the last ones on stop), in send order,
+    // each record once, its offset taken for the flush.
+    let recycled = RECYCLED.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let expected: Vec<(String, bool)> = (0..finished).map(|n| (format!("r{n}"), false)).collect();
+    assert_eq!(recycled, expected);
 }
