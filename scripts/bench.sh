@@ -286,8 +286,9 @@ table="$(cat <<TABLE
 $records × 100-byte lines, Apache Kafka 3.9.1 broker (KRaft), median of $runs runs (Tributary: $pairs); throughput from the
 first to the last record at the destination; CPU = user+sys of the worker process during the run.
 Each Tributary run is paired with a raw client run just before it; "Tributary / raw" is the
-median of the per-pair ratios (in the CPU rows, of CPU per record: lower is better). The raw producer sends the input file's lines, read as the file
-source reads them; the raw consumer writes them to a file, as the file sink does.
+median of the per-pair ratios (in the CPU rows, of CPU per record: lower is better). The raw
+producer sends the input file's lines, read as the file source reads them; the raw consumer
+writes them to a file, as the file sink does.
 
 | Scenario | Tributary | Apache Kafka Connect 3.9.1 | raw rdkafka client | Tributary / Connect | Tributary / raw |
 |---|---|---|---|---|---|
