@@ -132,8 +132,14 @@ impl InFlight {
     /// or in `sending`, the batch being sent (not pushed yet).
     pub(crate) fn collect(&mut self, acks: &Acks, mut sending: Option<Sending<'_>>) {
         acks.drain(&mut self.arrived);
+        // Acknowledgements mostly come in send order: the batch of the last one is tried first.
+        let mut last = 0;
         for (seq, delivery) in self.arrived.drain(..) {
-            let i = self.batches.partition_point(|b| b.end_seq() <= seq);
+            let i = match self.batches.get(last) {
+                Some(b) if b.first_seq <= seq && seq < b.end_seq() => last,
+                _ => self.batches.partition_point(|b| b.end_seq() <= seq),
+            };
+            last = i;
             let filed = match self.batches.get_mut(i) {
                 Some(b) => file(b.first_seq, &mut b.outcomes, seq, delivery),
                 None => sending.as_mut().is_some_and(|(first, outcomes)| file(*first, outcomes, seq, delivery)),
