@@ -48,12 +48,12 @@ impl KeylessPartitions {
 
     /// Whether the partition count of `topic` must be read (`set_count`) before
     /// [`Self::partition`] can answer: never read, or read too long ago.
-    pub fn needs_count(&self, topic: &str) -> bool {
+    pub fn needs_count(&self, topic: &Arc<str>) -> bool {
         // The last topic answered is known (`last` is cleared whenever the counts change).
-        if self.last.as_ref().is_some_and(|(t, _)| **t == *topic) {
+        if self.last.as_ref().is_some_and(|(t, _)| same_topic(t, topic)) {
             return false;
         }
-        self.enabled && !self.topics.contains_key(topic)
+        self.enabled && !self.topics.contains_key(&**topic)
     }
 
     /// Records the partition count of `topic` as just read; `None` or zero when it could not be.
@@ -85,38 +85,50 @@ impl KeylessPartitions {
 
     /// The partition for a keyless record of `topic` in this batch, or `None` to let librdkafka
     /// choose (disabled, or the count unknown).
-    pub fn partition(&mut self, topic: &str) -> Option<i32> {
+    pub fn partition(&mut self, topic: &Arc<str>) -> Option<i32> {
         if !self.enabled {
             return None;
         }
         if let Some((t, p)) = &self.last {
-            if **t == *topic {
+            if same_topic(t, topic) {
                 return *p;
             }
         }
-        let (name, entry) = self.topics.get_key_value(topic)?;
+        let entry = self.topics.get(&**topic)?;
         let p = entry.count.and_then(|count| i32::try_from(self.start.wrapping_add(self.turn) % count as usize).ok());
-        self.last = Some((name.clone(), p));
+        // The record's own name: the records of a stream share it, so the next one matches by
+        // pointer.
+        self.last = Some((topic.clone(), p));
         p
     }
+}
+
+/// Whether two topic names are the same: the records of a stream share one `Arc`, so the
+/// pointers are compared before the text.
+pub(crate) fn same_topic(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || **a == **b
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn t(name: &str) -> Arc<str> {
+        name.into()
+    }
+
     #[test]
     fn one_partition_per_batch_moving_on_with_each_batch() {
         let mut p = KeylessPartitions::new(true, 1);
-        assert!(p.needs_count("t"));
-        assert_eq!(p.partition("t"), None, "unknown count: librdkafka chooses");
+        assert!(p.needs_count(&t("t")));
+        assert_eq!(p.partition(&t("t")), None, "unknown count: librdkafka chooses");
         p.set_count("t", Some(3));
-        assert!(!p.needs_count("t"));
+        assert!(!p.needs_count(&t("t")));
         let mut seen = Vec::new();
         for _ in 0..4 {
             // Every record of a batch gets the same partition.
-            assert_eq!(p.partition("t"), p.partition("t"));
-            seen.push(p.partition("t").unwrap());
+            assert_eq!(p.partition(&t("t")), p.partition(&t("t")));
+            seen.push(p.partition(&t("t")).unwrap());
             p.next_batch();
         }
         assert_eq!(seen, vec![1, 2, 0, 1]);
@@ -129,8 +141,8 @@ mod tests {
             p.set_count("t", Some(2));
             p.set_count("one", Some(1));
         }
-        assert_eq!((a.partition("t"), b.partition("t")), (Some(0), Some(1)));
-        assert_eq!((a.partition("one"), b.partition("one")), (Some(0), Some(0)));
+        assert_eq!((a.partition(&t("t")), b.partition(&t("t"))), (Some(0), Some(1)));
+        assert_eq!((a.partition(&t("one")), b.partition(&t("one"))), (Some(0), Some(0)));
     }
 
     #[test]
@@ -139,22 +151,22 @@ mod tests {
         p.set_count("zero", Some(0));
         p.set_count("failed", None);
         p.set_count("t", Some(4));
-        assert_eq!((p.partition("zero"), p.partition("failed")), (None, None));
-        assert!(!p.needs_count("failed"), "a failed read is retried after a while, not per record");
+        assert_eq!((p.partition(&t("zero")), p.partition(&t("failed"))), (None, None));
+        assert!(!p.needs_count(&t("failed")), "a failed read is retried after a while, not per record");
         p.next_batch();
-        assert!(!p.needs_count("failed"), "not within a second");
+        assert!(!p.needs_count(&t("failed")), "not within a second");
         std::thread::sleep(UNKNOWN_COUNT_RETRY + Duration::from_millis(50));
         p.next_batch();
-        assert!(p.needs_count("failed"));
-        assert!(!p.needs_count("t"), "a known count is kept for minutes");
+        assert!(p.needs_count(&t("failed")));
+        assert!(!p.needs_count(&t("t")), "a known count is kept for minutes");
         p.set_count("t", Some(4));
         p.forget("t");
-        assert!(p.needs_count("t"));
-        assert_eq!(p.partition("t"), None);
+        assert!(p.needs_count(&t("t")));
+        assert_eq!(p.partition(&t("t")), None);
 
         let mut off = KeylessPartitions::new(false, 0);
         off.set_count("t", Some(4));
-        assert!(!off.needs_count("t"));
-        assert_eq!(off.partition("t"), None);
+        assert!(!off.needs_count(&t("t")));
+        assert_eq!(off.partition(&t("t")), None);
     }
 }

@@ -10,7 +10,7 @@ use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::kafka;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
 use crate::source_in_flight::{Batch, Committable, InFlight, Outcome, Resolved};
-use crate::source_partitions::KeylessPartitions;
+use crate::source_partitions::{same_topic, KeylessPartitions};
 use crate::source_producer::{serve, Acks, Delivery, SourceProducer};
 use crate::transformation_chain::TransformationChain;
 use rdkafka::admin::AdminClient;
@@ -49,7 +49,7 @@ type Bytes<'r> = Option<Cow<'r, [u8]>>;
 /// The parts of a record the converters read: its key and value are borrowed apart from its
 /// headers (which converters may add to), so the bytes can borrow the record.
 struct Parts<'r> {
-    topic: &'r str,
+    topic: &'r Arc<str>,
     headers: &'r mut Headers,
     key_schema: Option<&'r SchemaRef>,
     key: &'r Value,
@@ -115,23 +115,23 @@ const PARTITION_COUNT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Default)]
 struct KnownTopics {
     set: HashSet<String>,
-    last: Option<String>,
+    last: Option<Arc<str>>,
 }
 
 impl KnownTopics {
-    fn contains(&mut self, topic: &str) -> bool {
-        if self.last.as_deref() == Some(topic) {
+    fn contains(&mut self, topic: &Arc<str>) -> bool {
+        if self.last.as_ref().is_some_and(|l| same_topic(l, topic)) {
             return true;
         }
-        let known = self.set.contains(topic);
+        let known = self.set.contains(&**topic);
         if known {
-            self.last = Some(topic.to_owned());
+            self.last = Some(topic.clone());
         }
         known
     }
-    fn insert(&mut self, topic: &str) {
-        self.set.insert(topic.to_owned());
-        self.last = Some(topic.to_owned());
+    fn insert(&mut self, topic: &Arc<str>) {
+        self.set.insert(topic.to_string());
+        self.last = Some(topic.clone());
     }
 }
 
@@ -476,7 +476,7 @@ impl SourceTaskRunner {
                     Err((e, _)) => {
                         let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"));
                         let raw = RawRecord {
-                            topic: topic.to_owned(),
+                            topic: topic.to_string(),
                             partition: parts.kafka_partition,
                             key: key.as_deref().map(<[u8]>::to_vec),
                             value: value.as_deref().map(<[u8]>::to_vec),
