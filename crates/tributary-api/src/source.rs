@@ -53,8 +53,8 @@ pub trait SourceTask: Send {
     /// Hands back a batch from `poll` once every record of it is settled (`commit_record`
     /// called, its offset taken for the next flush), for the task to reuse the records'
     /// allocations in later batches: a task that builds a record per line can refill a string
-    /// in place of allocating one and freeing it again. Not a Kafka Connect call. The default
-    /// drops them.
+    /// in place of allocating one and freeing it again. Synchronous, like `commit_record`: it
+    /// must be quick. Not a Kafka Connect call. The default drops them.
     fn recycle(&mut self, records: Vec<SourceRecord>) {
         drop(records);
     }

@@ -290,18 +290,15 @@ impl SourceTaskRunner {
     /// errors.tolerance=all (the record is skipped, its offset commits in order), else the task
     /// fails.
     async fn acknowledge_failed(&mut self, resolved: Resolved<'_>, committable: &mut Committable) -> Result<(), ConnectError> {
-        let Resolved { record, outcome, .. } = resolved;
+        let Resolved { record, outcome, routed_topic } = resolved;
         let Outcome::Delivered(Delivery::Failed(failed)) = outcome else {
             return Err(ConnectError::fatal("internal error: a delivered record settled as failed"));
         };
         let (error, message) = *failed;
         let error = ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {error}"));
         self.errors.report(&produced_raw(&message), Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
-        let committed = self.task.commit_record(record, None);
-        if let Some(offset) = record.meta.source_offset.take() {
-            committable.update(&record.meta.source_partition, offset);
-        }
-        committed
+        // Tolerated: settled as a record that was never sent.
+        self.settle(Resolved { record, outcome: Outcome::NotSent, routed_topic }, committable)
     }
 
     #[allow(clippy::too_many_arguments)]
