@@ -191,10 +191,12 @@ raw_cpu() { sed -n 's/.*cpu_ticks=\([0-9]*\).*/\1/p' | awk -v n="$records" -v cl
 # One raw producer run, sending the lines of the sources' input file; prints "records_per_sec
 # cpu_seconds_per_million". Timed from outside, from the first to the last record in the topic,
 # as the worker sources are.
-raw_produce_run() { # $1 = topic
+# $2 = produce (rdkafka's send, line by line) or produce-batch (librdkafka's batch call, as the
+# worker sends records without headers or timestamps of their own).
+raw_produce_run() { # $1 = topic, $2 = mode
   "$bin"/raw-client wait "$kafka" "$1" "$records" > "$work/raw-wait.out" &
   local waiter_pid=$!
-  local out; out="$("$bin"/raw-client produce "$kafka" "$1" "$records" "$input")"
+  local out; out="$("$bin"/raw-client "$2" "$kafka" "$1" "$records" "$input")"
   wait "$waiter_pid"
   local first done; first="$(sed -n 's/.*first_ms=\([0-9]*\).*/\1/p' "$work/raw-wait.out")"; done="$(sed -n 's/.*done_ms=\([0-9]*\).*/\1/p' "$work/raw-wait.out")"
   echo "$(awk -v n="$records" -v f="$first" -v d="$done" 'BEGIN { ms = d - f; if (ms < 1) ms = 1; printf "%.0f\n", n * 1000 / ms }') $(echo "$out" | raw_cpu)"
@@ -218,12 +220,15 @@ measure_engine() { # $1 = engine, $2 = REST port
   result[$1,startup]="$startup_ms"
   sleep 2
   result[$1,idle_rss]="$(rss_mb "$worker_pid")"
-  local s j k rp rc; s=(); j=(); k=(); rp=(); rc=()
+  local s j k rp rb rc; s=(); j=(); k=(); rp=(); rb=(); rc=()
   local n="$runs"; if [ "$1" = tributary ]; then n="$pairs"; fi
   for i in $(seq 1 "$n"); do
     # For Tributary, each run sits next to a raw client run: the machines are shared and their
     # speed drifts over minutes, so a ratio is taken within a pair, not across phases.
-    if [ "$1" = tributary ]; then rp+=("$(raw_produce_run "bench-raw-$i-$$")"); fi
+    if [ "$1" = tributary ]; then
+      rp+=("$(raw_produce_run "bench-raw-$i-$$" produce)")
+      rb+=("$(raw_produce_run "bench-rawb-$i-$$" produce-batch)")
+    fi
     s+=("$(source_run "$2" "$worker_pid" org.apache.kafka.connect.storage.StringConverter "$1-s$i")")
     if [ "$1" = tributary ]; then rc+=("$(raw_consume_run "bench-raw-$i-$$")"); fi
     k+=("$(sink_run "$2" "$worker_pid" "$(cat "$work/last-topic")" "$1-k$i")")
@@ -232,6 +237,12 @@ measure_engine() { # $1 = engine, $2 = REST port
   if [ "$1" = tributary ]; then
     raw_p="$(printf '%s\n' "${rp[@]}" | awk '{print $1}' | median)"
     raw_p_cpu="$(printf '%s\n' "${rp[@]}" | awk '{print $2}' | median)"
+    raw_b="$(printf '%s\n' "${rb[@]}" | awk '{print $1}' | median)"
+    raw_b_cpu="$(printf '%s\n' "${rb[@]}" | awk '{print $2}' | median)"
+    src_vs_rawb="$(paste <(printf '%s\n' "${s[@]}") <(printf '%s\n' "${rb[@]}") | awk '{printf "%.4f\n", $1 / $3}' | median)"
+    src_cpu_vs_rawb="$(paste <(printf '%s\n' "${s[@]}") <(printf '%s\n' "${rb[@]}") | awk '{printf "%.4f\n", ($4 > 0 ? $2 / $4 : 0)}' | median)"
+    srcb_pairs="$(paste <(printf '%s\n' "${s[@]}") <(printf '%s\n' "${rb[@]}") | awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / $3}')"
+    srcb_cpu_pairs="$(paste <(printf '%s\n' "${s[@]}") <(printf '%s\n' "${rb[@]}") | awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), ($4 > 0 ? $2 / $4 : 0)}')"
     raw_c="$(printf '%s\n' "${rc[@]}" | awk '{print $1}' | median)"
     raw_c_cpu="$(printf '%s\n' "${rc[@]}" | awk '{print $2}' | median)"
     # Median of the per-pair ratios.
@@ -287,15 +298,19 @@ $records × 100-byte lines, Apache Kafka 3.9.1 broker (KRaft), median of $runs r
 first to the last record at the destination; CPU = user+sys of the worker process during the run.
 Each Tributary run is paired with a raw client run just before it; "Tributary / raw" is the
 median of the per-pair ratios (in the CPU rows, of CPU per record: lower is better). The raw
-producer sends the input file's lines, read as the file source reads them; the raw consumer
-writes them to a file, as the file sink does.
+producer sends the input file's lines, read as the file source reads them, through rdkafka's
+\`send\`; a second raw producer run in each pair sends them through librdkafka's batch call, as
+the worker does (its rows: "raw, batch call"). The raw consumer writes the lines to a file, as
+the file sink does.
 
 | Scenario | Tributary | Apache Kafka Connect 3.9.1 | raw rdkafka client | Tributary / Connect | Tributary / raw |
 |---|---|---|---|---|---|
 | file → topic, StringConverter (rec/s) | ${result[$t,src]} | ${result[$j,src]} | $raw_p | $(ratio "${result[$t,src]}" "${result[$j,src]}") | $(printf '%.2f' "$src_vs_raw") |
+| file → topic, raw, batch call (rec/s) | | | $raw_b | | $(printf '%.2f' "$src_vs_rawb") |
 | file → topic, JsonConverter (rec/s) | ${result[$t,json]} | ${result[$j,json]} | | $(ratio "${result[$t,json]}" "${result[$j,json]}") | |
 | topic → file (rec/s) | ${result[$t,sink]} | ${result[$j,sink]} | $raw_c | $(ratio "${result[$t,sink]}" "${result[$j,sink]}") | $(printf '%.2f' "$sink_vs_raw") |
 | CPU s per million, file → topic (String) | ${result[$t,src_cpu]} | ${result[$j,src_cpu]} | $raw_p_cpu | | $(printf '%.2f' "$src_cpu_vs_raw") |
+| CPU s per million, file → topic, raw, batch call | | | $raw_b_cpu | | $(printf '%.2f' "$src_cpu_vs_rawb") |
 | CPU s per million, file → topic (Json) | ${result[$t,json_cpu]} | ${result[$j,json_cpu]} | | | |
 | CPU s per million, topic → file | ${result[$t,sink_cpu]} | ${result[$j,sink_cpu]} | $raw_c_cpu | | $(printf '%.2f' "$sink_cpu_vs_raw") |
 | idle RSS (MB) | ${result[$t,idle_rss]} | ${result[$j,idle_rss]} | | | |
@@ -307,6 +322,7 @@ writes them to a file, as the file sink does.
 
 Tributary / raw, pair by pair: file → topic $src_pairs; topic → file $sink_pairs.
 CPU per record, Tributary / raw, pair by pair: file → topic $src_cpu_pairs; topic → file $sink_cpu_pairs.
+Against the raw batch call, pair by pair: file → topic $srcb_pairs; CPU per record $srcb_cpu_pairs.
 TABLE
 )"
 echo "$table"

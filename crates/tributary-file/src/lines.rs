@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tributary_api::{ConnectRecord, Headers, OffsetMap, Schema, SchemaRef, SourceMeta, SourceRecord, Value};
 
 /// Settled batches kept to refill: one being refilled while the next waits.
@@ -62,7 +61,6 @@ impl Lines {
         let mut records = self.spare.pop().unwrap_or_else(|| Vec::with_capacity((self.buffer.len() / 96 + 1).min(self.batch_size)));
         let mut filled = 0usize;
         let mut consumed = 0usize;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).ok();
         let value_schema = Schema::string();
         while filled < self.batch_size {
             let rest = &self.buffer[consumed..];
@@ -87,12 +85,12 @@ impl Lines {
             };
             let offset = self.with_offsets.then(|| OffsetMap::single("position", Value::Int64((self.position + (consumed + end) as u64) as i64)));
             match records.get_mut(filled) {
-                Some(record) => refill(record, &self.topic, &self.partition, &value_schema, &line, offset, now),
+                Some(record) => refill(record, &self.topic, &self.partition, &value_schema, &line, offset),
                 None => {
-                    let mut record =
-                        SourceRecord::new(self.partition.clone(), offset, self.topic.clone(), Some(value_schema.clone()), Value::String(line.into_owned()));
-                    record.timestamp = now;
-                    records.push(record);
+                    // No timestamp of its own: the producer stamps the record when it sends it
+                    // (Kafka's FileStreamSource stamps it when read, a few milliseconds
+                    // earlier); records without one go to librdkafka in one call per batch.
+                    records.push(SourceRecord::new(self.partition.clone(), offset, self.topic.clone(), Some(value_schema.clone()), Value::String(line.into_owned())));
                 }
             }
             filled += 1;
@@ -121,7 +119,6 @@ fn refill(
     schema: &SchemaRef,
     line: &str,
     offset: Option<OffsetMap>,
-    now: Option<i64>,
 ) {
     let ConnectRecord {
         topic: t,
@@ -150,7 +147,7 @@ fn refill(
         }
         other => *other = Value::String(line.to_owned()),
     }
-    *timestamp = now;
+    *timestamp = None;
     if !headers.is_empty() {
         *headers = Headers::new();
     }
@@ -172,14 +169,6 @@ mod tests {
             batch_size,
             ..Lines::default()
         }
-    }
-
-    /// Everything but the timestamp (read from the clock per batch).
-    fn without_time(mut records: Vec<SourceRecord>) -> Vec<SourceRecord> {
-        for r in &mut records {
-            r.timestamp = None;
-        }
-        records
     }
 
     #[test]
@@ -204,6 +193,7 @@ mod tests {
             r.key = Value::String("k".into());
             r.key_schema = Some(Schema::string());
             r.kafka_partition = Some(3);
+            r.timestamp = Some(1_700_000_000_000);
             r.topic = other_topic.clone();
             r.meta.source_partition = Arc::new(OffsetMap::single("filename", Value::String("g".into())));
         }
@@ -213,8 +203,8 @@ mod tests {
         refilled.recycle(spent);
         refilled.buffer.extend_from_slice(input);
         let got = refilled.extract();
-        assert_eq!(without_time(got.clone()), without_time(expected));
-        assert!(got.iter().all(|r| r.timestamp.is_some()));
+        assert_eq!(got, expected);
+        assert!(got.iter().all(|r| r.timestamp.is_none()));
         assert!(refilled.spare.is_empty());
         assert_eq!(refilled.position, input.len() as u64);
     }

@@ -22,6 +22,7 @@ pub mod plugins;
 pub mod properties;
 pub mod sink_task;
 mod source_in_flight;
+mod source_pending;
 pub mod source_partitions;
 pub mod source_producer;
 pub mod source_task;

@@ -13,8 +13,9 @@
 
 use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Message, OwnedMessage};
-use rdkafka::producer::{BaseProducer, Producer as _, ProducerContext};
+use rdkafka::producer::{Producer as _, ProducerContext};
 use rdkafka::ClientContext;
+use tributary_batch_producer::BatchProducer;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -109,8 +110,9 @@ impl ProducerContext for SourceProducerContext {
     }
 }
 
-/// A source task's producer, polled by the task loop ([`serve`]).
-pub type SourceProducer = BaseProducer<SourceProducerContext>;
+/// A source task's producer, polled by the task loop ([`serve`]); it sends runs of records in
+/// one call (`tributary_batch_producer`).
+pub type SourceProducer = BatchProducer<SourceProducerContext>;
 
 #[cfg(test)]
 pub(crate) mod tests {

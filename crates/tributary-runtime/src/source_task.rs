@@ -11,6 +11,7 @@ use crate::kafka;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
 use crate::source_in_flight::{Batch, Committable, InFlight, Outcome, Resolved};
 use crate::source_partitions::{same_topic, KeylessPartitions};
+use crate::source_pending::{Pending, PendingSends, Placement};
 use crate::source_producer::{serve, Acks, Delivery, SourceProducer};
 use crate::transformation_chain::TransformationChain;
 use rdkafka::admin::AdminClient;
@@ -23,6 +24,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tributary_batch_producer::BatchRecord;
 use tributary_api::{ConnectError, Converter, HeaderConverter, Headers, RecordMetadata, SchemaRef, SourceMeta, SourceRecord, SourceTask, Value};
 
 /// The class Kafka names in KAFKA_PRODUCE error reports.
@@ -171,6 +173,8 @@ pub struct SourceTaskRunner {
     pub fallback_converter: Box<dyn Converter>,
     /// Partitions of keyless records, one per topic and polled batch.
     pub keyless_partitions: KeylessPartitions,
+    /// Records converted and not yet sent (empty between batches).
+    pub(crate) pending: PendingSends,
 }
 
 impl SourceTaskRunner {
@@ -334,8 +338,11 @@ impl SourceTaskRunner {
         known_topics: &mut KnownTopics,
         cancel: &CancellationToken,
     ) -> Result<(), ConnectError> {
-        let first_seq = batch.seq(0);
+        self.pending.clear();
         for i in 0..batch.records.len() {
+            if self.pending.is_full() {
+                self.send_pending(batch, in_flight, acks, committable).await?;
+            }
             // `commit_record` gets the record as the task produced it, so the chain works on a
             // copy; without transforms there is nothing to copy.
             let mut transformed = None;
@@ -436,56 +443,160 @@ impl SourceTaskRunner {
                 }
             };
             let topic = parts.topic;
-            let mut out: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(topic, first_seq + i);
-            out.key = key.as_deref();
-            out.payload = value.as_deref();
-            out.partition = parts.kafka_partition;
-            let chosen = out.partition.is_none() && out.key.is_none();
+            let mut partition = parts.kafka_partition;
+            let chosen = partition.is_none() && key.is_none();
             if chosen {
                 if self.keyless_partitions.needs_count(topic) {
                     let count = self.partition_count(topic);
                     self.keyless_partitions.set_count(topic, count);
                 }
-                out.partition = self.keyless_partitions.partition(topic);
+                partition = self.keyless_partitions.partition(topic);
             }
-            out.timestamp = parts.timestamp;
-            out.headers = headers;
-            batch.outcomes[i] = loop {
-                match self.producer.send(out) {
-                    Ok(()) => break Outcome::InFlight,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        // The producer's queue is full: wait for acknowledgements (they make
-                        // room), file them, and settle what they resolved.
-                        out = back;
-                        if !serve(&self.producer) {
-                            tokio::time::sleep(ACK_POLL_INTERVAL).await;
-                        }
-                        in_flight.collect(acks, Some((first_seq, &mut batch.outcomes)));
-                        self.settle_resolved(in_flight, committable).await?;
-                    }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownPartition), back)) if chosen && back.partition.is_some() => {
-                        // The topic has fewer partitions than it had (recreated): read its
-                        // count again for the next record, and let librdkafka place this one.
-                        self.keyless_partitions.forget(topic);
-                        out = back;
-                        out.partition = None;
-                    }
-                    Err((e, _)) => {
-                        let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"));
-                        let raw = RawRecord {
-                            topic: topic.to_string(),
-                            partition: parts.kafka_partition,
-                            key: key.as_deref().map(<[u8]>::to_vec),
-                            value: value.as_deref().map(<[u8]>::to_vec),
-                            ..Default::default()
-                        };
-                        self.errors.report(&raw, Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
-                        // Tolerated: queued like a dropped record, so its offset commits in order.
-                        break Outcome::NotSent;
-                    }
-                }
-            };
+            let placement = Placement { partition, chosen, headers, timestamp: parts.timestamp };
+            self.pending.push(i, topic, key.as_deref(), value.as_deref(), placement);
         }
+        self.send_pending(batch, in_flight, acks, committable).await
+    }
+
+    /// Sends what the loop converted, in order: runs of records for one topic in one batch
+    /// call, records with headers or a timestamp of their own one by one. Each record's outcome
+    /// goes in the batch.
+    async fn send_pending(&mut self, batch: &mut Batch, in_flight: &mut InFlight, acks: &Acks, committable: &mut Committable) -> Result<(), ConnectError> {
+        let mut pending = std::mem::take(&mut self.pending);
+        let mut sent = Ok(());
+        for (topic, run) in pending.send_runs() {
+            sent = match pending.entries[run.start].solo {
+                Some(solo) => self.send_one(&mut pending, run.start, solo, &topic, batch, in_flight, acks, committable).await,
+                None => self.send_run(&pending, run, &topic, batch, in_flight, acks, committable).await,
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+        pending.clear();
+        self.pending = pending;
+        sent
+    }
+
+    /// Sends pending records `run`, all for `topic`, through librdkafka's batch call; records it
+    /// refuses for a full queue go again once acknowledgements have made room.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_run(
+        &mut self,
+        pending: &PendingSends,
+        run: std::ops::Range<usize>,
+        topic: &Arc<str>,
+        batch: &mut Batch,
+        in_flight: &mut InFlight,
+        acks: &Acks,
+        committable: &mut Committable,
+    ) -> Result<(), ConnectError> {
+        let first_seq = batch.seq(0);
+        let mut todo: Vec<Pending> = pending.entries[run].to_vec();
+        let mut results = Vec::with_capacity(todo.len());
+        while !todo.is_empty() {
+            let records = todo.iter().map(|e| BatchRecord { key: pending.key(e), payload: pending.value(e), partition: e.partition, opaque: first_seq + e.index });
+            if let Err(e) = self.producer.send_batch(topic, records, &mut results) {
+                for p in &todo {
+                    self.refuse(batch, pending, p, topic, &e).await?;
+                }
+                return Ok(());
+            }
+            let mut again = Vec::new();
+            let mut full = false;
+            for (p, result) in todo.iter().zip(results.drain(..)) {
+                match result {
+                    Ok(()) => batch.outcomes[p.index] = Outcome::InFlight,
+                    Err((RDKafkaErrorCode::QueueFull, _)) => {
+                        // Every later record of the call is refused too: sent again in order.
+                        full = true;
+                        again.push(*p);
+                    }
+                    Err((RDKafkaErrorCode::UnknownPartition, _)) if p.chosen && p.partition.is_some() => {
+                        // The topic has fewer partitions than it had (recreated): read its count
+                        // again for the next batch, and let librdkafka place this record.
+                        self.keyless_partitions.forget(topic);
+                        let mut placed_by_librdkafka = *p;
+                        placed_by_librdkafka.partition = None;
+                        again.push(placed_by_librdkafka);
+                    }
+                    Err((code, _)) => self.refuse(batch, pending, p, topic, &KafkaError::MessageProduction(code)).await?,
+                }
+            }
+            if full {
+                // The producer's queue is full: wait for acknowledgements (they make room),
+                // file them, and settle what they resolved.
+                if !serve(&self.producer) {
+                    tokio::time::sleep(ACK_POLL_INTERVAL).await;
+                }
+                in_flight.collect(acks, Some((first_seq, &mut batch.outcomes)));
+                self.settle_resolved(in_flight, committable).await?;
+            }
+            todo = again;
+        }
+        Ok(())
+    }
+
+    /// Sends pending record `k` alone (`producev`), with its headers and timestamp.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_one(
+        &mut self,
+        pending: &mut PendingSends,
+        k: usize,
+        solo: u32,
+        topic: &Arc<str>,
+        batch: &mut Batch,
+        in_flight: &mut InFlight,
+        acks: &Acks,
+        committable: &mut Committable,
+    ) -> Result<(), ConnectError> {
+        let first_seq = batch.seq(0);
+        let p = pending.entries[k];
+        let (headers, timestamp) = pending.solo.get_mut(solo as usize).map(|(h, t)| (h.take(), *t)).unwrap_or_default();
+        let mut out: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(topic, first_seq + p.index);
+        out.key = pending.key(&p);
+        out.payload = pending.value(&p);
+        out.partition = p.partition;
+        out.timestamp = timestamp;
+        out.headers = headers;
+        loop {
+            match self.producer.send(out) {
+                Ok(()) => {
+                    batch.outcomes[p.index] = Outcome::InFlight;
+                    return Ok(());
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    out = back;
+                    if !serve(&self.producer) {
+                        tokio::time::sleep(ACK_POLL_INTERVAL).await;
+                    }
+                    in_flight.collect(acks, Some((first_seq, &mut batch.outcomes)));
+                    self.settle_resolved(in_flight, committable).await?;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownPartition), back)) if p.chosen && back.partition.is_some() => {
+                    self.keyless_partitions.forget(topic);
+                    out = back;
+                    out.partition = None;
+                }
+                Err((e, _)) => return self.refuse(batch, pending, &p, topic, &e).await,
+            }
+        }
+    }
+
+    /// A record the producer refused (KAFKA_PRODUCE): reported; tolerated, it settles as never
+    /// sent, so its offset commits in order.
+    async fn refuse(&mut self, batch: &mut Batch, pending: &PendingSends, p: &Pending, topic: &str, e: &KafkaError) -> Result<(), ConnectError> {
+        let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"));
+        let raw = RawRecord {
+            topic: topic.to_owned(),
+            // The record's own partition, not the one the loop chose for it.
+            partition: if p.chosen { None } else { p.partition },
+            key: pending.key(p).map(<[u8]>::to_vec),
+            value: pending.value(p).map(<[u8]>::to_vec),
+            ..Default::default()
+        };
+        self.errors.report(&raw, Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
+        batch.outcomes[p.index] = Outcome::NotSent;
         Ok(())
     }
 

@@ -140,6 +140,7 @@ impl Worker {
         let keyless_partitions = KeylessPartitions::new(kafka::worker_places_keyless_records(&producer_config), id);
         let producer: SourceProducer = producer_config
             .create_with_context(SourceProducerContext::new())
+            .map(SourceProducer::new)
             .map_err(|e| RuntimeError::kafka(format!("creating the producer of task {connector}-{id}"), e))?;
         let admin = self.shared_admin()?;
         let int = |k: &str| connector_config.get(k).and_then(|v| v.trim().parse().ok()).unwrap_or(-1);
@@ -194,6 +195,7 @@ impl Worker {
                 converter_classes,
                 fallback_converter,
                 keyless_partitions,
+                pending: Default::default(),
             };
             finish(runner.run(token, paused_rx).await, put);
         })?;

@@ -1,4 +1,4 @@
-//! `raw-client produce|consume|wait BOOTSTRAP TOPIC RECORDS [SIZE|FILE]`: sends or reads RECORDS
+//! `raw-client produce|produce-batch|consume|wait BOOTSTRAP TOPIC RECORDS [SIZE|FILE]`: sends or reads RECORDS
 //! records with the worker's client settings, then prints one line of `key=value` results
 //! (records, seconds, records_per_sec). Produce creates the topic (one partition) if needed and
 //! sends records of SIZE bytes (default 100) or, when FILE is given, its first RECORDS lines, read
@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(mode), Some(bootstrap), Some(topic), Some(records)) = (args.first(), args.get(1), args.get(2), args.get(3).and_then(|n| n.parse::<usize>().ok()))
     else {
-        eprintln!("usage: raw-client produce|consume|wait BOOTSTRAP TOPIC RECORDS [SIZE|FILE]");
+        eprintln!("usage: raw-client produce|produce-batch|consume|wait BOOTSTRAP TOPIC RECORDS [SIZE|FILE]");
         return ExitCode::from(2);
     };
     if mode == "wait" {
@@ -37,12 +37,12 @@ async fn main() -> ExitCode {
         };
     }
     let result = match mode.as_str() {
-        "produce" => match Input::from_arg(args.get(4)) {
-            Ok(input) => produce(bootstrap, topic, records, input).await,
+        "produce" | "produce-batch" => match Input::from_arg(args.get(4)) {
+            Ok(input) => produce(bootstrap, topic, records, input, mode == "produce-batch").await,
             Err(e) => Err(e),
         },
         "consume" => consume(bootstrap, topic, records, args.get(4).map(std::path::PathBuf::from)).await,
-        _ => Err("mode must be produce, consume or wait".to_owned()),
+        _ => Err("mode must be produce, produce-batch, consume or wait".to_owned()),
     };
     match result {
         Ok((secs, ticks)) => {
@@ -116,12 +116,19 @@ impl Input {
     }
 }
 
+/// Lines sent per batch call by `produce-batch`: FileStreamSource's default `batch.size`.
+const LINES_PER_BATCH: usize = 2000;
+
 /// Sends with a `BaseProducer` polled on this thread: the cheapest way to use librdkafka from
 /// Rust (no future or channel per record), so the floor under the worker's source path.
 /// Returns the seconds from the first send to the last acknowledgement, and the CPU ticks spent
 /// from creating the producer to the end (process start-up and topic creation left out, as the
 /// worker's figures leave out its own start-up).
-async fn produce(bootstrap: &str, topic: &str, records: usize, mut input: Input) -> Result<(f64, u64), String> {
+///
+/// `batched` (`produce-batch`) sends runs of lines to partition 0 through librdkafka's batch
+/// call (`tributary_batch_producer`), as the worker sends records without headers or timestamps
+/// of their own; plain `produce` sends each line through rdkafka's `send`.
+async fn produce(bootstrap: &str, topic: &str, records: usize, mut input: Input, batched: bool) -> Result<(f64, u64), String> {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     use std::sync::atomic::Ordering::Relaxed;
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create().map_err(|e| e.to_string())?;
@@ -145,6 +152,49 @@ async fn produce(bootstrap: &str, topic: &str, records: usize, mut input: Input)
         config.create_with_context(CountingContext { acked: Default::default(), failed: Default::default() }).map_err(|e| e.to_string())?;
     let start = Instant::now();
     let mut sent = 0;
+    if batched {
+        let mut producer = tributary_batch_producer::BatchProducer::new(producer);
+        let (mut bytes, mut ends, mut results) = (Vec::new(), Vec::new(), Vec::new());
+        while sent < records {
+            bytes.clear();
+            ends.clear();
+            while ends.len() < LINES_PER_BATCH.min(records - sent) {
+                let Some(payload) = input.next()? else {
+                    return Err(format!("the input has {} lines, not {records}", sent + ends.len()));
+                };
+                bytes.extend_from_slice(payload);
+                ends.push(bytes.len());
+            }
+            let mut from = 0;
+            while from < ends.len() {
+                let lines = (from..ends.len()).map(|i| tributary_batch_producer::BatchRecord {
+                    key: None,
+                    payload: Some(&bytes[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]),
+                    partition: Some(0),
+                    opaque: (),
+                });
+                producer.send_batch(topic, lines, &mut results).map_err(|e| e.to_string())?;
+                // After a full queue every later line is refused too: send again from there.
+                match results.iter().enumerate().find_map(|(k, r)| r.as_ref().err().map(|(code, _)| (k, *code))) {
+                    None => from = ends.len(),
+                    Some((k, RDKafkaErrorCode::QueueFull)) => {
+                        from += k;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                    Some((_, code)) => return Err(code.to_string()),
+                }
+            }
+            sent += ends.len();
+            producer.poll(Duration::ZERO);
+        }
+        while producer.context().acked.load(Relaxed) + producer.context().failed.load(Relaxed) < records {
+            producer.poll(Duration::from_millis(10));
+        }
+        if producer.context().failed.load(Relaxed) > 0 {
+            return Err(format!("{} records failed", producer.context().failed.load(Relaxed)));
+        }
+        return Ok((start.elapsed().as_secs_f64(), cpu_ticks() - ticks));
+    }
     while sent < records {
         let Some(payload) = input.next()? else {
             return Err(format!("the input has {sent} lines, not {records}"));

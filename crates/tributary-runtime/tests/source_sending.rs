@@ -1,0 +1,224 @@
+//! How the source loop sends a polled batch through the real broker: runs of plain records go
+//! in batch calls, records with a timestamp or headers of their own go alone, topics alternate,
+//! and a producer queue far smaller than the batch refuses most records at first. Every record
+//! must still arrive once, in order, as the task made it, and be acknowledged to the task with
+//! its offset.
+
+use async_trait::async_trait;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers as _, Message};
+use rdkafka::{ClientConfig, Timestamp, TopicPartitionList};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tributary_api::config::{ConfigKey, ConfigType, Importance};
+use tributary_api::{
+    ConfigDef, ConfigMap, Connector, ConnectorPlugin, ConnectorType, OffsetMap, PluginType, RecordMetadata, Schema, SourceConnector, SourceRecord,
+    SourceTask, SourceTaskContext, Value,
+};
+use tributary_runtime::config_providers::ConfigProviders;
+use tributary_runtime::herder::Herder;
+use tributary_runtime::offset_store::{FileOffsetStore, OffsetCodec};
+use tributary_runtime::plugins::Plugins;
+use tributary_runtime::standalone::StandaloneHerder;
+use tributary_runtime::status::StatusStore;
+use tributary_runtime::worker::Worker;
+use tributary_runtime::worker_config::WorkerConfig;
+
+const RECORDS: i64 = 60;
+
+/// What `commit_record` was told, in call order: (value, topic, offset).
+static COMMITTED: Mutex<Vec<(String, String, i64)>> = Mutex::new(Vec::new());
+
+/// Record `n` of the batch: its topic (`a` or `b`), and whether it has a timestamp and headers.
+fn shape(n: i64) -> (bool, Option<i64>, bool) {
+    let to_b = (n / 7) % 2 == 1;
+    let timestamp = (n % 5 == 3).then_some(1_600_000_000_000 + n);
+    let headers = n % 11 == 4;
+    (to_b, timestamp, headers)
+}
+
+#[derive(Default)]
+struct MixedConnector {
+    config: ConfigMap,
+}
+
+#[async_trait]
+impl Connector for MixedConnector {
+    fn version(&self) -> String {
+        "test".into()
+    }
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new().define(ConfigKey::new("topic", ConfigType::String, Importance::High, "test"))
+    }
+    async fn start(&mut self, config: ConfigMap) -> tributary_api::Result<()> {
+        self.config = config;
+        Ok(())
+    }
+    async fn task_configs(&mut self, _max: usize) -> tributary_api::Result<Vec<ConfigMap>> {
+        Ok(vec![self.config.clone()])
+    }
+    async fn stop(&mut self) -> tributary_api::Result<()> {
+        Ok(())
+    }
+}
+
+impl SourceConnector for MixedConnector {
+    fn create_task(&self) -> Box<dyn SourceTask> {
+        Box::<MixedTask>::default()
+    }
+    fn task_class(&self) -> &'static str {
+        "com.example.MixedTask"
+    }
+}
+
+#[derive(Default)]
+struct MixedTask {
+    topic: String,
+    polled: bool,
+}
+
+#[async_trait]
+impl SourceTask for MixedTask {
+    fn version(&self) -> String {
+        "test".into()
+    }
+    async fn start(&mut self, context: SourceTaskContext) -> tributary_api::Result<()> {
+        self.topic = context.config.get("topic").cloned().unwrap_or_default();
+        Ok(())
+    }
+    async fn poll(&mut self) -> tributary_api::Result<Vec<SourceRecord>> {
+        if self.polled {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return Ok(Vec::new());
+        }
+        self.polled = true;
+        let partition = OffsetMap::single("source", Value::String("mixed".into()));
+        Ok((0..RECORDS)
+            .map(|n| {
+                let (to_b, timestamp, headers) = shape(n);
+                let topic = format!("{}-{}", self.topic, if to_b { "b" } else { "a" });
+                let mut r =
+                    SourceRecord::new(partition.clone(), Some(OffsetMap::single("n", Value::Int64(n))), topic, Some(Schema::string()), Value::String(format!("r{n}")));
+                r.timestamp = timestamp;
+                if headers {
+                    r.headers.add("h", Some(Schema::string()), Value::String(format!("h{n}")));
+                }
+                r
+            })
+            .collect())
+    }
+    fn commit_record(&mut self, record: &SourceRecord, metadata: Option<&RecordMetadata<'_>>) -> tributary_api::Result<()> {
+        let (topic, offset) = metadata.map_or((String::new(), -1), |m| (m.topic.to_owned(), m.offset));
+        COMMITTED.lock().unwrap_or_else(|p| p.into_inner()).push((record.value.to_string(), topic, offset));
+        Ok(())
+    }
+    async fn stop(&mut self) -> tributary_api::Result<()> {
+        Ok(())
+    }
+}
+
+fn bootstrap() -> String {
+    std::env::var("TRIBUTARY_TEST_BOOTSTRAP").expect("TRIBUTARY_TEST_BOOTSTRAP is not set: run scripts/test.sh (it starts Apache Kafka)")
+}
+
+/// (value, timestamp, header value) of every record in `topic` (one partition), in order.
+fn read_topic(topic: &str, n: usize) -> Vec<(String, Option<i64>, Option<String>)> {
+    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", bootstrap()).set("group.id", format!("{topic}-reader")).create().expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning).expect("partition");
+    consumer.assign(&tpl).expect("assign");
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while got.len() < n && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
+            let timestamp = match m.timestamp() {
+                Timestamp::CreateTime(t) => Some(t),
+                _ => None,
+            };
+            let header = m.headers().and_then(|hs| hs.iter().find(|h| h.key == "h").and_then(|h| h.value.map(|v| String::from_utf8_lossy(v).into_owned())));
+            got.push((value, timestamp, header));
+        }
+    }
+    // Nothing more arrives.
+    if consumer.poll(Duration::from_millis(500)).is_some() {
+        got.push(("unexpected".into(), None, None));
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_batch_arrives_in_order_through_a_tiny_producer_queue() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let props: ConfigMap = [
+        ("bootstrap.servers".to_owned(), bootstrap()),
+        ("key.converter".to_owned(), "org.apache.kafka.connect.storage.StringConverter".to_owned()),
+        ("value.converter".to_owned(), "org.apache.kafka.connect.storage.StringConverter".to_owned()),
+        ("offset.storage.file.filename".to_owned(), dir.path().join("offsets").display().to_string()),
+        ("listeners".to_owned(), "http://127.0.0.1:0".to_owned()),
+        // Five records fit in the producer's queue: most sends are refused at first.
+        ("producer.queue.buffering.max.messages".to_owned(), "5".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let plugin = ConnectorPlugin {
+        class: "com.example.MixedConnector",
+        version: "test",
+        create: || ConnectorType::Source(Box::<MixedConnector>::default()),
+        plugin_type: PluginType::Source,
+    };
+    let worker = Arc::new(Worker {
+        config: WorkerConfig::parse(props).expect("worker config"),
+        plugins: Plugins::default().with_connector(plugin),
+        providers: ConfigProviders::default(),
+        worker_id: "test:0".into(),
+        offset_store: Arc::new(FileOffsetStore::open(dir.path().join("offsets")).expect("offset store")),
+        codec: Arc::new(OffsetCodec::new().expect("codec")),
+        status: Arc::new(StatusStore::default()),
+        admin: Default::default(),
+    });
+    let h = Arc::new(StandaloneHerder::new(worker, "test-cluster".into()));
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let topic = format!("mixed-{}-{nanos}", std::process::id());
+    let started_ms = nanos as i64;
+    let config: ConfigMap = [
+        ("connector.class", "com.example.MixedConnector"),
+        ("topic", topic.as_str()),
+        ("topic.creation.default.partitions", "1"),
+        ("topic.creation.default.replication.factor", "1"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    h.put_connector_config("mixed", config, false, None).await.expect("connector created");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while COMMITTED.lock().unwrap_or_else(|p| p.into_inner()).len() < RECORDS as usize {
+        assert!(Instant::now() < deadline, "only {} records acknowledged", COMMITTED.lock().unwrap_or_else(|p| p.into_inner()).len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    h.stop().await;
+
+    // Expected, per topic, in send order; the offsets each record was acknowledged with.
+    let (mut a, mut b, mut committed) = (Vec::new(), Vec::new(), Vec::new());
+    for n in 0..RECORDS {
+        let (to_b, timestamp, headers) = shape(n);
+        let side = if to_b { &mut b } else { &mut a };
+        committed.push((format!("r{n}"), format!("{topic}-{}", if to_b { "b" } else { "a" }), side.len() as i64));
+        side.push((format!("r{n}"), timestamp, headers.then(|| format!("h{n}"))));
+    }
+    for (name, expected) in [("a", a), ("b", b)] {
+        let got = read_topic(&format!("{topic}-{name}"), expected.len());
+        assert_eq!(got.len(), expected.len(), "topic {name}: {got:?}");
+        // Records without a timestamp of their own are stamped by the producer when sent.
+        let got: Vec<_> = got
+            .into_iter()
+            .zip(&expected)
+            .map(|((v, t, hd), (_, want_t, _))| match (want_t, t) {
+                (None, Some(t)) if t >= started_ms && t <= started_ms + 120_000 => (v, None, hd),
+                _ => (v, t, hd),
+            })
+            .collect();
+        assert_eq!(got, expected, "topic {name}");
+    }
+    assert_eq!(*COMMITTED.lock().unwrap_or_else(|p| p.into_inner()), committed);
+}
