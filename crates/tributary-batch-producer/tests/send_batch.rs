@@ -1,4 +1,5 @@
 //! `send_batch` against a real broker: what is enqueued arrives as sent, what is refused comes
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 //! back with its opaque. Needs `TRIBUTARY_TEST_BOOTSTRAP` (scripts/test.sh starts Apache Kafka).
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
