@@ -13,8 +13,8 @@
 //!
 //! This is the workspace's only unsafe code; each block says why it holds.
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::bindings as rdsys;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, Producer as _, ProducerContext};
 use rdkafka::util::IntoOpaque;
 use std::ffi::{c_int, c_void, CString};
@@ -87,12 +87,7 @@ impl<C: ProducerContext + 'static> BatchProducer<C> {
     ///
     /// Fails as a whole, before taking any record, when the topic name cannot be used
     /// (`InvalidTopic`: it holds a NUL byte) or librdkafka refuses a handle for it.
-    pub fn send_batch<'a, I>(
-        &mut self,
-        topic: &str,
-        records: I,
-        results: &mut Vec<Result<(), (RDKafkaErrorCode, C::DeliveryOpaque)>>,
-    ) -> Result<(), KafkaError>
+    pub fn send_batch<'a, I>(&mut self, topic: &str, records: I, results: &mut Vec<Result<(), (RDKafkaErrorCode, C::DeliveryOpaque)>>) -> Result<(), KafkaError>
     where
         I: IntoIterator<Item = BatchRecord<'a, C::DeliveryOpaque>>,
     {

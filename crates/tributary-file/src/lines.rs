@@ -90,7 +90,13 @@ impl Lines {
                     // No timestamp of its own: the producer stamps the record when it sends it
                     // (Kafka's FileStreamSource stamps it when read, a few milliseconds
                     // earlier); records without one go to librdkafka in one call per batch.
-                    records.push(SourceRecord::new(self.partition.clone(), offset, self.topic.clone(), Some(value_schema.clone()), Value::String(line.into_owned())));
+                    records.push(SourceRecord::new(
+                        self.partition.clone(),
+                        offset,
+                        self.topic.clone(),
+                        Some(value_schema.clone()),
+                        Value::String(line.into_owned()),
+                    ));
                 }
             }
             filled += 1;
@@ -112,14 +118,7 @@ impl Lines {
 /// its allocations: the string is written over, and the shared parts are cloned only when they
 /// differ (no reference count touched per record). Every field is named, so a field added to
 /// records fails to compile here until it is reset too.
-fn refill(
-    record: &mut SourceRecord,
-    topic: &Arc<str>,
-    partition: &Arc<OffsetMap>,
-    schema: &SchemaRef,
-    line: &str,
-    offset: Option<OffsetMap>,
-) {
+fn refill(record: &mut SourceRecord, topic: &Arc<str>, partition: &Arc<OffsetMap>, schema: &SchemaRef, line: &str, offset: Option<OffsetMap>) {
     let ConnectRecord {
         topic: t,
         kafka_partition,

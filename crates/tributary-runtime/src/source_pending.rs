@@ -101,11 +101,7 @@ impl PendingSends {
             let end = self.runs.get(r + 1).map_or(self.entries.len(), |(s, _)| *s);
             let mut k = *start;
             while k < end {
-                let next = if self.entries[k].solo.is_some() {
-                    k + 1
-                } else {
-                    (k..end).find(|&j| self.entries[j].solo.is_some()).unwrap_or(end)
-                };
+                let next = if self.entries[k].solo.is_some() { k + 1 } else { (k..end).find(|&j| self.entries[j].solo.is_some()).unwrap_or(end) };
                 out.push((topic.clone(), k..next));
                 k = next;
             }
@@ -138,14 +134,7 @@ mod tests {
         p.push(1, &t, None, None, plain(None));
         p.push(2, &t, Some(b""), Some(b"v2"), plain(Some(0)));
         let got: Vec<_> = p.entries.iter().map(|e| (e.index, p.key(e), p.value(e), e.partition)).collect();
-        assert_eq!(
-            got,
-            vec![
-                (0, Some(&b"k"[..]), Some(&b"value one"[..]), Some(1)),
-                (1, None, None, None),
-                (2, Some(&b""[..]), Some(&b"v2"[..]), Some(0)),
-            ]
-        );
+        assert_eq!(got, vec![(0, Some(&b"k"[..]), Some(&b"value one"[..]), Some(1)), (1, None, None, None), (2, Some(&b""[..]), Some(&b"v2"[..]), Some(0)),]);
         p.clear();
         assert!(p.entries.is_empty());
         assert!(p.send_runs().is_empty());

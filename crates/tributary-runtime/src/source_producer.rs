@@ -15,9 +15,9 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Message, OwnedMessage};
 use rdkafka::producer::{Producer as _, ProducerContext};
 use rdkafka::ClientContext;
-use tributary_batch_producer::BatchProducer;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tributary_batch_producer::BatchProducer;
 
 /// What became of a sent record.
 #[derive(Debug)]

@@ -24,8 +24,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tributary_batch_producer::BatchRecord;
 use tributary_api::{ConnectError, Converter, HeaderConverter, Headers, RecordMetadata, SchemaRef, SourceMeta, SourceRecord, SourceTask, Value};
+use tributary_batch_producer::BatchRecord;
 
 /// The class Kafka names in KAFKA_PRODUCE error reports.
 const WORKER_SOURCE_TASK: &str = "org.apache.kafka.connect.runtime.AbstractWorkerSourceTask";
@@ -495,7 +495,8 @@ impl SourceTaskRunner {
         let mut todo: Vec<Pending> = pending.entries[run].to_vec();
         let mut results = Vec::with_capacity(todo.len());
         while !todo.is_empty() {
-            let records = todo.iter().map(|e| BatchRecord { key: pending.key(e), payload: pending.value(e), partition: e.partition, opaque: first_seq + e.index });
+            let records =
+                todo.iter().map(|e| BatchRecord { key: pending.key(e), payload: pending.value(e), partition: e.partition, opaque: first_seq + e.index });
             if let Err(e) = self.producer.send_batch(topic, records, &mut results) {
                 for p in &todo {
                     self.refuse(batch, pending, p, topic, &e).await?;

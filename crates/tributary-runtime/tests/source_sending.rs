@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tributary_api::config::{ConfigKey, ConfigType, Importance};
 use tributary_api::{
-    ConfigDef, ConfigMap, Connector, ConnectorPlugin, ConnectorType, OffsetMap, PluginType, RecordMetadata, Schema, SourceConnector, SourceRecord,
-    SourceTask, SourceTaskContext, Value,
+    ConfigDef, ConfigMap, Connector, ConnectorPlugin, ConnectorType, OffsetMap, PluginType, RecordMetadata, Schema, SourceConnector, SourceRecord, SourceTask,
+    SourceTaskContext, Value,
 };
 use tributary_runtime::config_providers::ConfigProviders;
 use tributary_runtime::herder::Herder;
@@ -97,8 +97,13 @@ impl SourceTask for MixedTask {
             .map(|n| {
                 let (to_b, timestamp, headers) = shape(n);
                 let topic = format!("{}-{}", self.topic, if to_b { "b" } else { "a" });
-                let mut r =
-                    SourceRecord::new(partition.clone(), Some(OffsetMap::single("n", Value::Int64(n))), topic, Some(Schema::string()), Value::String(format!("r{n}")));
+                let mut r = SourceRecord::new(
+                    partition.clone(),
+                    Some(OffsetMap::single("n", Value::Int64(n))),
+                    topic,
+                    Some(Schema::string()),
+                    Value::String(format!("r{n}")),
+                );
                 r.timestamp = timestamp;
                 if headers {
                     r.headers.add("h", Some(Schema::string()), Value::String(format!("h{n}")));
@@ -123,7 +128,8 @@ fn bootstrap() -> String {
 
 /// (value, timestamp, header value) of every record in `topic` (one partition), in order.
 fn read_topic(topic: &str, n: usize) -> Vec<(String, Option<i64>, Option<String>)> {
-    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", bootstrap()).set("group.id", format!("{topic}-reader")).create().expect("consumer");
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", bootstrap()).set("group.id", format!("{topic}-reader")).create().expect("consumer");
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning).expect("partition");
     consumer.assign(&tpl).expect("assign");
