@@ -123,7 +123,14 @@ impl JsonConverter {
         if schema.is_none() && value.is_null() {
             return Ok(None);
         }
-        let mut out = String::with_capacity(64);
+        // Room for the envelope and a string or bytes payload, so the buffer does not grow
+        // (each doubling copies what was written).
+        let payload = match value {
+            Value::String(s) => s.len(),
+            Value::Bytes(b) => b.len() / 3 * 4,
+            _ => 0,
+        };
+        let mut out = String::with_capacity(128 + payload);
         if self.schemas_enable {
             out.push_str("{\"schema\":");
             match schema {

@@ -25,6 +25,22 @@ pub struct WriteOptions {
 /// Appends `s` as a JSON string, escaped as Jackson escapes it.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
+    // Runs that need no escaping (most text) are copied whole; only a quote, a backslash or a
+    // control character is written one by one. A byte of a multi-byte character is never one
+    // of those, so the cuts fall on character boundaries.
+    let mut rest = s;
+    while let Some(i) = rest.bytes().position(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(&rest[..i]);
+        let (special, after) = rest[i..].split_at(1);
+        write_escaped(out, special);
+        rest = after;
+    }
+    out.push_str(rest);
+    out.push('"');
+}
+
+/// Appends characters escaped one by one (`write_str`'s slow path).
+fn write_escaped(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -44,7 +60,6 @@ pub fn write_str(out: &mut String, s: &str) {
             c => out.push(c),
         }
     }
-    out.push('"');
 }
 
 /// Java's `Double.toString` / `Float.toString` layout over Rust's shortest round-trip digits:
@@ -307,4 +322,30 @@ fn write_schemaless(out: &mut String, value: &Value, opts: WriteOptions) -> Resu
         Value::Struct(s) => write_value(out, Some(s.schema()), value, opts)?,
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Copying clean runs whole writes exactly what escaping character by character does.
+        #[test]
+        fn runs_copied_whole_write_what_char_by_char_escaping_writes(s in "(\\PC|[\\x00-\\x1f\"\\\\\\x7f])*") {
+            let mut fast = String::new();
+            write_str(&mut fast, &s);
+            let mut slow = String::from("\"");
+            write_escaped(&mut slow, &s);
+            slow.push('"');
+            prop_assert_eq!(fast, slow);
+        }
+    }
+
+    #[test]
+    fn quotes_backslashes_and_control_characters_are_escaped_as_jackson_does() {
+        let mut out = String::new();
+        write_str(&mut out, "a\"b\\c\nd\u{1}é\u{7f}");
+        assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0001é\u{7f}\"");
+    }
 }
