@@ -1,6 +1,7 @@
 //! How the source loop sends a polled batch through the real broker: runs of plain records go
 //! in batch calls, records with a timestamp or headers of their own go alone, topics alternate,
-//! and a producer queue far smaller than the batch refuses most records at first. Every record
+//! and a producer queue far smaller than the batch refuses most records at first. A second batch
+//! has only records that go alone. Every record
 //! must still arrive once, in order, as the task made it, and be acknowledged to the task with
 //! its offset.
 
@@ -24,13 +25,19 @@ use tributary_runtime::status::StatusStore;
 use tributary_runtime::worker::Worker;
 use tributary_runtime::worker_config::WorkerConfig;
 
-const RECORDS: i64 = 60;
+/// Records of the first polled batch (mixed) and of both (the second: all with timestamps).
+const FIRST_BATCH: i64 = 60;
+const RECORDS: i64 = 80;
 
 /// What `commit_record` was told, in call order: (value, topic, offset).
 static COMMITTED: Mutex<Vec<(String, String, i64)>> = Mutex::new(Vec::new());
 
-/// Record `n` of the batch: its topic (`a` or `b`), and whether it has a timestamp and headers.
+/// Record `n`: its topic (`a` or `b`), and whether it has a timestamp and headers. The first
+/// batch mixes them; the second has a timestamp on every record, so each goes alone.
 fn shape(n: i64) -> (bool, Option<i64>, bool) {
+    if n >= FIRST_BATCH {
+        return (false, Some(1_600_000_000_000 + n), n % 2 == 0);
+    }
     let to_b = (n / 7) % 2 == 1;
     let timestamp = (n % 5 == 3).then_some(1_600_000_000_000 + n);
     let headers = n % 11 == 4;
@@ -74,7 +81,7 @@ impl SourceConnector for MixedConnector {
 #[derive(Default)]
 struct MixedTask {
     topic: String,
-    polled: bool,
+    polls: usize,
 }
 
 #[async_trait]
@@ -87,13 +94,17 @@ impl SourceTask for MixedTask {
         Ok(())
     }
     async fn poll(&mut self) -> tributary_api::Result<Vec<SourceRecord>> {
-        if self.polled {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            return Ok(Vec::new());
-        }
-        self.polled = true;
+        let range = match self.polls {
+            0 => 0..FIRST_BATCH,
+            1 => FIRST_BATCH..RECORDS,
+            _ => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return Ok(Vec::new());
+            }
+        };
+        self.polls += 1;
         let partition = OffsetMap::single("source", Value::String("mixed".into()));
-        Ok((0..RECORDS)
+        Ok(range
             .map(|n| {
                 let (to_b, timestamp, headers) = shape(n);
                 let topic = format!("{}-{}", self.topic, if to_b { "b" } else { "a" });
