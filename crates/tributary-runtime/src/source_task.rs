@@ -525,13 +525,7 @@ impl SourceTaskRunner {
                 }
             }
             if full {
-                // The producer's queue is full: wait for acknowledgements (they make room),
-                // file them, and settle what they resolved.
-                if !serve(&self.producer) {
-                    tokio::time::sleep(ACK_POLL_INTERVAL).await;
-                }
-                in_flight.collect(acks, Some((first_seq, &mut batch.outcomes)));
-                self.settle_resolved(in_flight, committable).await?;
+                self.make_room(batch, in_flight, acks, committable).await?;
             }
             todo = again;
         }
@@ -568,11 +562,7 @@ impl SourceTaskRunner {
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     out = back;
-                    if !serve(&self.producer) {
-                        tokio::time::sleep(ACK_POLL_INTERVAL).await;
-                    }
-                    in_flight.collect(acks, Some((first_seq, &mut batch.outcomes)));
-                    self.settle_resolved(in_flight, committable).await?;
+                    self.make_room(batch, in_flight, acks, committable).await?;
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownPartition), back)) if p.chosen && back.partition.is_some() => {
                     self.keyless_partitions.forget(topic);
@@ -582,6 +572,16 @@ impl SourceTaskRunner {
                 Err((e, _)) => return self.refuse(batch, pending, &p, topic, &e).await,
             }
         }
+    }
+
+    /// The producer's queue is full: waits for acknowledgements (they make room), files them,
+    /// and settles what they resolved.
+    async fn make_room(&mut self, batch: &mut Batch, in_flight: &mut InFlight, acks: &Acks, committable: &mut Committable) -> Result<(), ConnectError> {
+        if !serve(&self.producer) {
+            tokio::time::sleep(ACK_POLL_INTERVAL).await;
+        }
+        in_flight.collect(acks, Some((batch.seq(0), &mut batch.outcomes)));
+        self.settle_resolved(in_flight, committable).await
     }
 
     /// A record the producer refused (KAFKA_PRODUCE): reported; tolerated, it settles as never

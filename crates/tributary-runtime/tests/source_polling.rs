@@ -5,63 +5,20 @@
 //! poll waits 30 ms, then returns one record, and the task counts polls started and finished,
 //! and keeps what the runtime hands back to `recycle`.
 
+mod common;
+
 use async_trait::async_trait;
+use common::OneTaskSource;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tributary_api::config::{ConfigKey, ConfigType, Importance};
-use tributary_api::{
-    ConfigDef, ConfigMap, Connector, ConnectorPlugin, ConnectorType, OffsetMap, PluginType, Schema, SourceConnector, SourceRecord, SourceTask,
-    SourceTaskContext, Value,
-};
-use tributary_runtime::config_providers::ConfigProviders;
+use tributary_api::{ConfigMap, ConnectorPlugin, ConnectorType, OffsetMap, PluginType, Schema, SourceRecord, SourceTask, SourceTaskContext, Value};
 use tributary_runtime::herder::Herder;
-use tributary_runtime::offset_store::{FileOffsetStore, OffsetCodec};
-use tributary_runtime::plugins::Plugins;
-use tributary_runtime::standalone::StandaloneHerder;
-use tributary_runtime::status::StatusStore;
-use tributary_runtime::worker::Worker;
-use tributary_runtime::worker_config::WorkerConfig;
 
 /// Polls started and polls that returned records, across every task of this test binary.
 static STARTED: AtomicUsize = AtomicUsize::new(0);
 static FINISHED: AtomicUsize = AtomicUsize::new(0);
 /// The records handed back to `recycle`, in the order they came: (value, offset left).
 static RECYCLED: std::sync::Mutex<Vec<(String, bool)>> = std::sync::Mutex::new(Vec::new());
-
-#[derive(Default)]
-struct SlowSourceConnector {
-    config: ConfigMap,
-}
-
-#[async_trait]
-impl Connector for SlowSourceConnector {
-    fn version(&self) -> String {
-        "test".into()
-    }
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new().define(ConfigKey::new("topic", ConfigType::String, Importance::High, "test"))
-    }
-    async fn start(&mut self, config: ConfigMap) -> tributary_api::Result<()> {
-        self.config = config;
-        Ok(())
-    }
-    async fn task_configs(&mut self, _max: usize) -> tributary_api::Result<Vec<ConfigMap>> {
-        Ok(vec![self.config.clone()])
-    }
-    async fn stop(&mut self) -> tributary_api::Result<()> {
-        Ok(())
-    }
-}
-
-impl SourceConnector for SlowSourceConnector {
-    fn create_task(&self) -> Box<dyn SourceTask> {
-        Box::<SlowSourceTask>::default()
-    }
-    fn task_class(&self) -> &'static str {
-        "com.example.SlowSourceTask"
-    }
-}
 
 #[derive(Default)]
 struct SlowSourceTask {
@@ -103,42 +60,15 @@ impl SourceTask for SlowSourceTask {
     }
 }
 
-fn slow_plugin() -> ConnectorPlugin {
-    ConnectorPlugin {
-        class: "com.example.SlowSourceConnector",
-        version: "test",
-        create: || ConnectorType::Source(Box::<SlowSourceConnector>::default()),
-        plugin_type: PluginType::Source,
-    }
-}
-
-fn bootstrap() -> String {
-    std::env::var("TRIBUTARY_TEST_BOOTSTRAP").expect("TRIBUTARY_TEST_BOOTSTRAP is not set: run scripts/test.sh (it starts Apache Kafka)")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_poll_is_restarted_only_when_acknowledgements_arrive() {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let props: ConfigMap = [
-        ("bootstrap.servers".to_owned(), bootstrap()),
-        ("key.converter".to_owned(), "org.apache.kafka.connect.storage.StringConverter".to_owned()),
-        ("value.converter".to_owned(), "org.apache.kafka.connect.storage.StringConverter".to_owned()),
-        ("offset.storage.file.filename".to_owned(), dir.path().join("offsets").display().to_string()),
-        ("listeners".to_owned(), "http://127.0.0.1:0".to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    let worker = Arc::new(Worker {
-        config: WorkerConfig::parse(props).expect("worker config"),
-        plugins: Plugins::default().with_connector(slow_plugin()),
-        providers: ConfigProviders::default(),
-        worker_id: "test:0".into(),
-        offset_store: Arc::new(FileOffsetStore::open(dir.path().join("offsets")).expect("offset store")),
-        codec: Arc::new(OffsetCodec::new().expect("codec")),
-        status: Arc::new(StatusStore::default()),
-        admin: Default::default(),
-    });
-    let h = Arc::new(StandaloneHerder::new(worker, "test-cluster".into()));
+    let plugin = ConnectorPlugin {
+        class: "com.example.SlowSourceConnector",
+        version: "test",
+        create: || ConnectorType::Source(Box::<OneTaskSource<SlowSourceTask>>::default()),
+        plugin_type: PluginType::Source,
+    };
+    let (h, _dir) = common::standalone(plugin, &[]);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let topic = format!("slow-{}-{nanos}", std::process::id());
     let config: ConfigMap =

@@ -5,25 +5,19 @@
 //! must still arrive once, in order, as the task made it, and be acknowledged to the task with
 //! its offset.
 
+mod common;
+
 use async_trait::async_trait;
+use common::OneTaskSource;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers as _, Message};
 use rdkafka::{ClientConfig, Timestamp, TopicPartitionList};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tributary_api::config::{ConfigKey, ConfigType, Importance};
 use tributary_api::{
-    ConfigDef, ConfigMap, Connector, ConnectorPlugin, ConnectorType, OffsetMap, PluginType, RecordMetadata, Schema, SourceConnector, SourceRecord, SourceTask,
-    SourceTaskContext, Value,
+    ConfigMap, ConnectorPlugin, ConnectorType, OffsetMap, PluginType, RecordMetadata, Schema, SourceRecord, SourceTask, SourceTaskContext, Value,
 };
-use tributary_runtime::config_providers::ConfigProviders;
 use tributary_runtime::herder::Herder;
-use tributary_runtime::offset_store::{FileOffsetStore, OffsetCodec};
-use tributary_runtime::plugins::Plugins;
-use tributary_runtime::standalone::StandaloneHerder;
-use tributary_runtime::status::StatusStore;
-use tributary_runtime::worker::Worker;
-use tributary_runtime::worker_config::WorkerConfig;
 
 /// Records of the first polled batch (mixed) and of both (the second: all with timestamps).
 const FIRST_BATCH: i64 = 60;
@@ -42,40 +36,6 @@ fn shape(n: i64) -> (bool, Option<i64>, bool) {
     let timestamp = (n % 5 == 3).then_some(1_600_000_000_000 + n);
     let headers = n % 11 == 4;
     (to_b, timestamp, headers)
-}
-
-#[derive(Default)]
-struct MixedConnector {
-    config: ConfigMap,
-}
-
-#[async_trait]
-impl Connector for MixedConnector {
-    fn version(&self) -> String {
-        "test".into()
-    }
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new().define(ConfigKey::new("topic", ConfigType::String, Importance::High, "test"))
-    }
-    async fn start(&mut self, config: ConfigMap) -> tributary_api::Result<()> {
-        self.config = config;
-        Ok(())
-    }
-    async fn task_configs(&mut self, _max: usize) -> tributary_api::Result<Vec<ConfigMap>> {
-        Ok(vec![self.config.clone()])
-    }
-    async fn stop(&mut self) -> tributary_api::Result<()> {
-        Ok(())
-    }
-}
-
-impl SourceConnector for MixedConnector {
-    fn create_task(&self) -> Box<dyn SourceTask> {
-        Box::<MixedTask>::default()
-    }
-    fn task_class(&self) -> &'static str {
-        "com.example.MixedTask"
-    }
 }
 
 #[derive(Default)]
@@ -133,14 +93,10 @@ impl SourceTask for MixedTask {
     }
 }
 
-fn bootstrap() -> String {
-    std::env::var("TRIBUTARY_TEST_BOOTSTRAP").expect("TRIBUTARY_TEST_BOOTSTRAP is not set: run scripts/test.sh (it starts Apache Kafka)")
-}
-
 /// (value, timestamp, header value) of every record in `topic` (one partition), in order.
 fn read_topic(topic: &str, n: usize) -> Vec<(String, Option<i64>, Option<String>)> {
     let consumer: BaseConsumer =
-        ClientConfig::new().set("bootstrap.servers", bootstrap()).set("group.id", format!("{topic}-reader")).create().expect("consumer");
+        ClientConfig::new().set("bootstrap.servers", common::bootstrap()).set("group.id", format!("{topic}-reader")).create().expect("consumer");
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning).expect("partition");
     consumer.assign(&tpl).expect("assign");
@@ -166,35 +122,14 @@ fn read_topic(topic: &str, n: usize) -> Vec<(String, Option<i64>, Option<String>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_batch_arrives_in_order_through_a_tiny_producer_queue() {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let props: ConfigMap = [
-        ("bootstrap.servers".to_owned(), bootstrap()),
-        ("key.converter".to_owned(), "org.apache.kafka.connect.storage.StringConverter".to_owned()),
-        ("value.converter".to_owned(), "org.apache.kafka.connect.storage.StringConverter".to_owned()),
-        ("offset.storage.file.filename".to_owned(), dir.path().join("offsets").display().to_string()),
-        ("listeners".to_owned(), "http://127.0.0.1:0".to_owned()),
-        // Five records fit in the producer's queue: most sends are refused at first.
-        ("producer.queue.buffering.max.messages".to_owned(), "5".to_owned()),
-    ]
-    .into_iter()
-    .collect();
     let plugin = ConnectorPlugin {
         class: "com.example.MixedConnector",
         version: "test",
-        create: || ConnectorType::Source(Box::<MixedConnector>::default()),
+        create: || ConnectorType::Source(Box::<OneTaskSource<MixedTask>>::default()),
         plugin_type: PluginType::Source,
     };
-    let worker = Arc::new(Worker {
-        config: WorkerConfig::parse(props).expect("worker config"),
-        plugins: Plugins::default().with_connector(plugin),
-        providers: ConfigProviders::default(),
-        worker_id: "test:0".into(),
-        offset_store: Arc::new(FileOffsetStore::open(dir.path().join("offsets")).expect("offset store")),
-        codec: Arc::new(OffsetCodec::new().expect("codec")),
-        status: Arc::new(StatusStore::default()),
-        admin: Default::default(),
-    });
-    let h = Arc::new(StandaloneHerder::new(worker, "test-cluster".into()));
+    // Five records fit in the producer's queue: most sends are refused at first.
+    let (h, _dir) = common::standalone(plugin, &[("producer.queue.buffering.max.messages", "5")]);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     let topic = format!("mixed-{}-{nanos}", std::process::id());
     let started_ms = nanos as i64;
