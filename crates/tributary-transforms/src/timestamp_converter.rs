@@ -85,7 +85,7 @@ impl TimestampConverter {
         })
     }
 
-    fn from_millis(&self, ms: i64) -> Result<Value> {
+    fn millis_to_target(&self, ms: i64) -> Result<Value> {
         Ok(match self.target {
             Kind::Timestamp => Value::Int64(ms),
             Kind::Date => Value::Int32(i32::try_from(ms.div_euclid(DAY_MS)).map_err(|_| ConnectError::data("date out of range"))?),
@@ -121,7 +121,7 @@ impl TimestampConverter {
             return Ok(Value::Null);
         }
         let kind = Self::kind_of(schema, value)?;
-        self.from_millis(self.to_millis(kind, value)?)
+        self.millis_to_target(self.to_millis(kind, value)?)
     }
 }
 

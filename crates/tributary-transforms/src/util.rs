@@ -13,7 +13,7 @@ pub enum Side {
 }
 
 impl Side {
-    pub fn schema<'a, M>(self, r: &'a ConnectRecord<M>) -> Option<&'a SchemaRef> {
+    pub fn schema<M>(self, r: &ConnectRecord<M>) -> Option<&SchemaRef> {
         match self {
             Side::Key => r.key_schema.as_ref(),
             Side::Value => r.value_schema.as_ref(),
