@@ -125,12 +125,7 @@ impl ErrorReporter {
             Some(d) => {
                 let admin = crate::kafka::admin_client(worker, &format!("connector-dlq-adminclient-{connector}-{task_id}"))?;
                 crate::kafka::ensure_topic(&admin, &d.topic, 1, i32::from(d.replication_factor)).await?;
-                let mut c = rdkafka::ClientConfig::new();
-                c.set("bootstrap.servers", worker.bootstrap()).set("client.id", format!("connector-dlq-producer-{connector}-{task_id}"));
-                crate::kafka::connect_producer_defaults(&mut c);
-                for (k, v) in worker.with_prefix("producer.") {
-                    c.set(k, v);
-                }
+                let c = crate::kafka::dlq_producer_config(worker, connector, task_id)?;
                 Some(c.create().map_err(|e| RuntimeError::kafka(format!("creating the dead letter queue producer of {connector}-{task_id}"), e))?)
             }
         };

@@ -4,13 +4,15 @@
 use crate::error::RuntimeError;
 use crate::worker_config::WorkerConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
 use rdkafka::ClientConfig;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tributary_api::config::with_prefix;
 use tributary_api::ConfigMap;
+use tributary_kafka_security::{is_security_key, ClientSecurity};
 
 /// Java client keys that have no librdkafka equivalent. They appear in Kafka Connect worker
 /// files; passing them on would make librdkafka refuse the whole config, so they are dropped.
@@ -31,6 +33,9 @@ const JAVA_ONLY_KEYS: &[&str] = &[
 
 fn apply(config: &mut ClientConfig, overrides: &ConfigMap, what: &str) {
     for (k, v) in overrides {
+        if is_security_key(k) {
+            continue; // translated by `secure`
+        }
         if JAVA_ONLY_KEYS.contains(&k.as_str()) {
             tracing::warn!(key = %k, client = what, "Java client setting has no librdkafka equivalent; ignored");
             continue;
@@ -39,9 +44,98 @@ fn apply(config: &mut ClientConfig, overrides: &ConfigMap, what: &str) {
     }
 }
 
+/// Which of Kafka Connect's client scopes a client takes its security keys from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientScope {
+    /// The worker's own clients (cluster id, internal topics, group membership): the
+    /// top-level keys.
+    Worker,
+    /// Admin clients: the top-level keys, then `admin.*`, then the connector's `admin.override.*`.
+    Admin,
+    /// Task producers and dead letter queues: `producer.*`, then `producer.override.*`.
+    Producer,
+    /// Sink task consumers: `consumer.*`, then `consumer.override.*`.
+    Consumer,
+}
+
+impl ClientScope {
+    fn prefixes(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Worker => ("", ""),
+            Self::Admin => ("admin.", "admin.override."),
+            Self::Producer => ("producer.", "producer.override."),
+            Self::Consumer => ("consumer.", "consumer.override."),
+        }
+    }
+
+    /// The worker-file prefix of this scope's keys, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Worker => "worker",
+            Self::Admin => "admin",
+            Self::Producer => "producer",
+            Self::Consumer => "consumer",
+        }
+    }
+}
+
+/// The security keys of a client in `scope`, as Kafka Connect scopes them.
+pub fn security_keys(worker: &WorkerConfig, scope: ClientScope, connector_config: Option<&ConfigMap>) -> ConfigMap {
+    let mut keys = ConfigMap::new();
+    if matches!(scope, ClientScope::Worker | ClientScope::Admin) {
+        keys.extend(worker.originals().iter().filter(|(k, _)| is_security_key(k)).map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let (worker_prefix, override_prefix) = scope.prefixes();
+    if !worker_prefix.is_empty() {
+        keys.extend(worker.with_prefix(worker_prefix).into_iter().filter(|(k, _)| is_security_key(k)));
+        if let Some(connector) = connector_config {
+            keys.extend(with_prefix(connector, override_prefix).into_iter().filter(|(k, _)| is_security_key(k)));
+        }
+    }
+    keys
+}
+
+/// The security of a client in `scope`, translated from Kafka's keys.
+pub fn client_security(worker: &WorkerConfig, scope: ClientScope, connector_config: Option<&ConfigMap>) -> Result<ClientSecurity, RuntimeError> {
+    ClientSecurity::from_config(&security_keys(worker, scope, connector_config)).map_err(|e| {
+        let origin = match (scope, connector_config.is_some()) {
+            (ClientScope::Worker, _) => "the worker's Kafka client settings".to_owned(),
+            (_, false) => format!("the worker's {}.* settings", scope.name()),
+            (_, true) => format!("the {0}.* and {0}.override.* settings", scope.name()),
+        };
+        RuntimeError::Config(format!("{origin}: {e}"))
+    })
+}
+
+/// Checks every client scope of the worker file at start-up, so a bad key or an unreadable
+/// keystore stops the worker with its name instead of failing the first task.
+/// Returns the admin scope's, which the cluster id look-up uses.
+pub fn check_client_security(worker: &WorkerConfig) -> Result<ClientSecurity, RuntimeError> {
+    for scope in [ClientScope::Worker, ClientScope::Producer, ClientScope::Consumer] {
+        client_security(worker, scope, None)?;
+    }
+    client_security(worker, ClientScope::Admin, None)
+}
+
+fn secure(config: &mut ClientConfig, worker: &WorkerConfig, scope: ClientScope, connector_config: Option<&ConfigMap>) -> Result<(), RuntimeError> {
+    for (k, v) in client_security(worker, scope, connector_config)?.librdkafka_settings() {
+        config.set(k, v);
+    }
+    Ok(())
+}
+
+/// A client of the worker's own (`ClientScope::Worker`): bootstrap servers, client id and the
+/// worker's top-level security keys.
+pub fn worker_client_config(worker: &WorkerConfig, client_id: &str) -> Result<ClientConfig, RuntimeError> {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", worker.bootstrap()).set("client.id", client_id);
+    secure(&mut c, worker, ClientScope::Worker, None)?;
+    Ok(c)
+}
+
 /// The producer of source task `<connector>-<task>`: [`connect_producer_defaults`], then the
 /// worker's `producer.*` and the connector's `producer.override.*` settings.
-pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32, connector_config: &ConfigMap) -> ClientConfig {
+pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32, connector_config: &ConfigMap) -> Result<ClientConfig, RuntimeError> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", worker.bootstrap()).set("client.id", format!("connector-producer-{connector}-{task}"));
     connect_producer_defaults(&mut c);
@@ -55,7 +149,32 @@ pub fn producer_config(worker: &WorkerConfig, connector: &str, task: u32, connec
         .set("linger.ms", "5");
     apply(&mut c, &worker.with_prefix("producer."), "producer");
     apply(&mut c, &with_prefix(connector_config, "producer.override."), "producer");
-    c
+    secure(&mut c, worker, ClientScope::Producer, Some(connector_config))?;
+    Ok(c)
+}
+
+/// The dead letter queue producer of task `<connector>-<task>`: [`connect_producer_defaults`],
+/// then the worker's `producer.*` settings (security keys translated).
+pub fn dlq_producer_config(worker: &WorkerConfig, connector: &str, task: u32) -> Result<ClientConfig, RuntimeError> {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", worker.bootstrap()).set("client.id", format!("connector-dlq-producer-{connector}-{task}"));
+    connect_producer_defaults(&mut c);
+    for (k, v) in worker.with_prefix("producer.") {
+        if !is_security_key(&k) {
+            c.set(k, v);
+        }
+    }
+    secure(&mut c, worker, ClientScope::Producer, None)?;
+    Ok(c)
+}
+
+/// A consumer-side client of the worker's admin scope (offsets of sink groups, as Kafka
+/// Connect reads them with its admin client).
+pub fn admin_scoped_config(worker: &WorkerConfig, client_id: &str) -> Result<ClientConfig, RuntimeError> {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", worker.bootstrap()).set("client.id", client_id);
+    secure(&mut c, worker, ClientScope::Admin, None)?;
+    Ok(c)
 }
 
 /// Whether the task loop places keyless records itself (`source_partitions`): only when the
@@ -87,7 +206,7 @@ pub fn sink_group_id(connector: &str, connector_config: &ConfigMap) -> String {
 
 /// The consumer of sink task `<connector>-<task>`: group [`sink_group_id`], no auto-commit,
 /// earliest reset, then `consumer.*` and `consumer.override.*`.
-pub fn consumer_config(worker: &WorkerConfig, connector: &str, task: u32, connector_config: &ConfigMap) -> ClientConfig {
+pub fn consumer_config(worker: &WorkerConfig, connector: &str, task: u32, connector_config: &ConfigMap) -> Result<ClientConfig, RuntimeError> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", worker.bootstrap())
         .set("group.id", sink_group_id(connector, connector_config))
@@ -101,20 +220,66 @@ pub fn consumer_config(worker: &WorkerConfig, connector: &str, task: u32, connec
         .set("fetch.queue.backoff.ms", "10");
     apply(&mut c, &worker.with_prefix("consumer."), "consumer");
     apply(&mut c, &with_prefix(connector_config, "consumer.override."), "consumer");
-    c
+    secure(&mut c, worker, ClientScope::Consumer, Some(connector_config))?;
+    Ok(c)
 }
 
-/// An admin client for topic creation.
-pub fn admin_client(worker: &WorkerConfig, client_id: &str) -> Result<AdminClient<DefaultClientContext>, RuntimeError> {
+/// The admin clients of the worker and its tasks.
+pub type Admin = AdminClient<DefaultClientContext>;
+
+/// An admin client for topic creation (and the cluster id): the worker's top-level security
+/// keys, then `admin.*`, as Kafka Connect's `Worker.adminConfigs`.
+pub fn admin_client(worker: &WorkerConfig, client_id: &str) -> Result<Admin, RuntimeError> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", worker.bootstrap()).set("client.id", client_id);
     apply(&mut c, &worker.with_prefix("admin."), "admin");
+    secure(&mut c, worker, ClientScope::Admin, None)?;
     c.create().map_err(|e| RuntimeError::kafka("creating an admin client", e))
+}
+
+/// The last error librdkafka reported that waiting will not cure: authentication or TLS.
+#[derive(Debug, Clone)]
+pub struct FatalClientError {
+    pub code: RDKafkaErrorCode,
+    pub reason: String,
+}
+
+/// A client context that remembers authentication and TLS failures, so a caller waiting on the
+/// cluster can stop at once with the broker's reason (librdkafka itself retries them forever).
+#[derive(Default)]
+pub struct WorkerClientContext {
+    fatal: Mutex<Option<FatalClientError>>,
+    last: Mutex<Option<String>>,
+}
+
+impl WorkerClientContext {
+    pub fn fatal_error(&self) -> Option<FatalClientError> {
+        self.fatal.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    fn last_error(&self) -> Option<String> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl ProducerContext for WorkerClientContext {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
+}
+
+impl ClientContext for WorkerClientContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code();
+        tracing::debug!(%error, reason, "librdkafka error");
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_owned());
+        if let Some(code @ (RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)) = code {
+            *self.fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(FatalClientError { code, reason: reason.to_owned() });
+        }
+    }
 }
 
 /// Creates `topic` unless it exists. `-1` partitions or replication factor mean the broker's
 /// default (KIP-464).
-pub async fn ensure_topic(admin: &AdminClient<DefaultClientContext>, topic: &str, partitions: i32, replication_factor: i32) -> Result<bool, RuntimeError> {
+pub async fn ensure_topic(admin: &Admin, topic: &str, partitions: i32, replication_factor: i32) -> Result<bool, RuntimeError> {
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication_factor));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin.create_topics([&new], &opts).await.map_err(|e| RuntimeError::kafka(format!("creating topic {topic}"), e))?;
@@ -130,13 +295,76 @@ pub async fn ensure_topic(admin: &AdminClient<DefaultClientContext>, topic: &str
     }
 }
 
-/// The cluster id, as `GET /` reports it, read with `admin` (the worker keeps that client for
-/// its tasks: dropping a librdkafka client costs ~100 ms, the period of its polling thread).
-pub async fn cluster_id(admin: Arc<AdminClient<DefaultClientContext>>, bootstrap: &str) -> Result<String, RuntimeError> {
-    tokio::task::spawn_blocking(move || admin.inner().fetch_cluster_id(Duration::from_secs(30)))
+/// How long the worker waits for its Kafka cluster at start-up.
+const CLUSTER_WAIT: Duration = Duration::from_secs(30);
+/// How often it says that it is still waiting.
+const CLUSTER_WAIT_LOG: Duration = Duration::from_secs(5);
+
+/// The cluster id, as `GET /` reports it, read with a short-lived client of the admin scope
+/// (librdkafka reports authentication and TLS failures only to a client whose main queue is
+/// polled, which an admin client's is not). Logs while the cluster is unreachable; an
+/// authentication or TLS failure ends the wait at once with the broker's reason, named with
+/// `security` (mechanism and principal).
+pub async fn cluster_id(worker: &WorkerConfig, security: &ClientSecurity) -> Result<String, RuntimeError> {
+    let bootstrap = worker.bootstrap().to_owned();
+    let probe: BaseProducer<WorkerClientContext> = admin_scoped_config(worker, "connect-cluster-id")?
+        .create_with_context(WorkerClientContext::default())
+        .map_err(|e| RuntimeError::kafka("creating a client to read the cluster id", e))?;
+    let probe = Arc::new(probe);
+    let started = Instant::now();
+    let mut logged = started;
+    let outcome = loop {
+        let p = probe.clone();
+        let id = tokio::task::spawn_blocking(move || {
+            p.poll(Duration::from_millis(100));
+            p.client().fetch_cluster_id(Duration::from_millis(900))
+        })
         .await
-        .map_err(|e| RuntimeError::Other(format!("cluster id lookup panicked: {e}")))?
-        .ok_or_else(|| RuntimeError::Other(format!("could not reach the Kafka cluster at {bootstrap} to read its cluster id")))
+        .map_err(|e| RuntimeError::Other(format!("cluster id lookup panicked: {e}")))?;
+        if let Some(id) = id {
+            break Ok(id);
+        }
+        let context = probe.context();
+        if let Some(fatal) = context.fatal_error() {
+            break Err(RuntimeError::Config(describe_fatal(&fatal, &bootstrap, security)));
+        }
+        let last = context.last_error().unwrap_or_else(|| "no answer yet".into());
+        if started.elapsed() >= CLUSTER_WAIT {
+            break Err(RuntimeError::Other(format!(
+                "could not reach the Kafka cluster at {bootstrap} ({}) to read its cluster id within {} s: {last}",
+                security.protocol.name(),
+                CLUSTER_WAIT.as_secs()
+            )));
+        }
+        if logged.elapsed() >= CLUSTER_WAIT_LOG {
+            logged = Instant::now();
+            tracing::warn!(bootstrap = %bootstrap, security.protocol = security.protocol.name(), last_error = %last, "waiting for the Kafka cluster");
+        }
+    };
+    // Dropping a librdkafka client waits out its polling thread (~100 ms): not on start-up's path.
+    std::thread::spawn(move || drop(probe));
+    outcome
+}
+
+/// An authentication or TLS failure, in words an operator can act on.
+pub fn describe_fatal(fatal: &FatalClientError, bootstrap: &str, security: &ClientSecurity) -> String {
+    match (fatal.code, &security.sasl) {
+        (RDKafkaErrorCode::Authentication, Some(sasl)) => format!(
+            "Authentication failed at the Kafka cluster {bootstrap} with SASL mechanism {} as principal {} ({}): {}",
+            sasl.mechanism(),
+            sasl.principal(),
+            security.protocol.name(),
+            fatal.reason
+        ),
+        (RDKafkaErrorCode::Authentication, None) => {
+            format!("Authentication failed at the Kafka cluster {bootstrap} ({}): {}", security.protocol.name(), fatal.reason)
+        }
+        _ => format!(
+            "TLS with the Kafka cluster {bootstrap} failed ({}; check ssl.truststore.* and ssl.endpoint.identification.algorithm): {}",
+            security.protocol.name(),
+            fatal.reason
+        ),
+    }
 }
 
 /// Kafka's rules for a topic name (`Topic.validate`), with its wording. Checked before a source
@@ -171,7 +399,7 @@ mod tests {
     #[test]
     fn source_producers_start_from_kafka_connects_defaults_and_take_overrides() {
         let worker = WorkerConfig::parse(config(&[("key.converter", "a"), ("value.converter", "b"), ("bootstrap.servers", "k:9092")])).unwrap();
-        let c = producer_config(&worker, "orders", 2, &ConfigMap::new());
+        let c = producer_config(&worker, "orders", 2, &ConfigMap::new()).unwrap();
         assert_eq!(c.get("acks"), Some("all"));
         assert_eq!(c.get("enable.idempotence"), Some("false"));
         assert_eq!(c.get("max.in.flight.requests.per.connection"), Some("1"));
@@ -184,14 +412,14 @@ mod tests {
             ("producer.max.in.flight.requests.per.connection", "5"),
         ]))
         .unwrap();
-        let c = producer_config(&worker, "orders", 0, &config(&[("producer.override.linger.ms", "50")]));
+        let c = producer_config(&worker, "orders", 0, &config(&[("producer.override.linger.ms", "50")])).unwrap();
         assert_eq!(c.get("enable.idempotence"), Some("true"));
         assert_eq!(c.get("max.in.flight.requests.per.connection"), Some("5"));
         assert_eq!(c.get("linger.ms"), Some("50"));
         assert!(worker_places_keyless_records(&c));
-        let c = producer_config(&worker, "orders", 0, &config(&[("producer.override.partitioner", "random")]));
+        let c = producer_config(&worker, "orders", 0, &config(&[("producer.override.partitioner", "random")])).unwrap();
         assert!(!worker_places_keyless_records(&c));
-        let c = producer_config(&worker, "orders", 0, &config(&[("producer.override.sticky.partitioning.linger.ms", "0")]));
+        let c = producer_config(&worker, "orders", 0, &config(&[("producer.override.sticky.partitioning.linger.ms", "0")])).unwrap();
         assert!(!worker_places_keyless_records(&c));
     }
 

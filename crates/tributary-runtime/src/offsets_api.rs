@@ -6,7 +6,7 @@ use crate::error::RuntimeError;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
 use crate::worker_config::WorkerConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tributary_api::{ConfigMap, OffsetMap, Value};
@@ -178,10 +178,8 @@ pub async fn reset_source_offsets(store: &dyn OffsetBackingStore, codec: &Offset
 }
 
 fn group_consumer(worker: &WorkerConfig, group: &str) -> Result<BaseConsumer, RuntimeError> {
-    ClientConfig::new()
-        .set("bootstrap.servers", worker.bootstrap())
+    crate::kafka::admin_scoped_config(worker, &format!("connector-worker-adminclient-{group}"))?
         .set("group.id", group)
-        .set("client.id", format!("connector-worker-adminclient-{group}"))
         .set("enable.auto.commit", "false")
         .create()
         .map_err(|e| RuntimeError::kafka("creating a consumer for offsets", e))

@@ -14,8 +14,6 @@ use crate::source_partitions::{same_topic, KeylessPartitions};
 use crate::source_pending::{Pending, PendingSends, Placement};
 use crate::source_producer::{serve, Acks, Delivery, SourceProducer};
 use crate::transformation_chain::TransformationChain;
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer as _};
@@ -153,7 +151,7 @@ pub struct SourceTaskRunner {
     pub producer: SourceProducer,
     /// The worker's admin client, shared by its tasks (topic creation is rare; one client per
     /// task cost a librdkafka instance, its threads and buffers, each).
-    pub admin: Arc<AdminClient<DefaultClientContext>>,
+    pub admin: Arc<crate::kafka::Admin>,
     pub key_converter: Box<dyn Converter>,
     pub value_converter: Box<dyn Converter>,
     pub header_converter: Box<dyn HeaderConverter>,

@@ -72,7 +72,7 @@ pub struct Worker {
     pub admin: std::sync::Mutex<Option<Arc<SharedAdmin>>>,
 }
 
-type SharedAdmin = rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>;
+type SharedAdmin = kafka::Admin;
 
 impl Worker {
     /// The admin client the worker's tasks share, made on first use.
@@ -136,7 +136,7 @@ impl Worker {
         let chain = transformation_chain::build(connector_config)?;
         let error_handling = ErrorHandling::from_config(connector_config);
         let worker_config = self.config.clone();
-        let producer_config = kafka::producer_config(&self.config, connector, id, connector_config);
+        let producer_config = kafka::producer_config(&self.config, connector, id, connector_config)?;
         let keyless_partitions = KeylessPartitions::new(kafka::worker_places_keyless_records(&producer_config), id);
         let producer: SourceProducer = producer_config
             .create_with_context(SourceProducerContext::new())
@@ -216,7 +216,7 @@ impl Worker {
         let chain = transformation_chain::build(connector_config)?;
         let error_handling = ErrorHandling::from_config(connector_config);
         let worker_config = self.config.clone();
-        let consumer = kafka::consumer_config(&self.config, connector, id, connector_config)
+        let consumer = kafka::consumer_config(&self.config, connector, id, connector_config)?
             .create_with_context(sink_task::consumer_context())
             .map_err(|e| RuntimeError::kafka(format!("creating the consumer of task {connector}-{id}"), e))?;
         let topics: Vec<String> =

@@ -67,6 +67,7 @@ impl Member {
             session_timeout: SESSION,
             rebalance_timeout: Duration::from_secs(10),
             heartbeat_interval: HEARTBEAT,
+            security: tributary_runtime::distributed::GroupSecurity::plaintext(),
         };
         let client = GroupMember::spawn(settings, hooks.clone());
         Member { name: name.to_string(), hooks, client, id: String::new() }

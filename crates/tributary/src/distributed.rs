@@ -57,11 +57,15 @@ pub async fn run(worker_file: &str, loggers: Arc<crate::logging::Loggers>) -> Ex
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    let admin_security = match tributary_runtime::kafka::check_client_security(&config) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
     let admin = match tributary_runtime::kafka::admin_client(&config, "connect-cluster-adminclient") {
         Ok(a) => Arc::new(a),
         Err(e) => return fail(e),
     };
-    let cluster_id = match tributary_runtime::kafka::cluster_id(admin.clone(), config.bootstrap()).await {
+    let cluster_id = match tributary_runtime::kafka::cluster_id(&config, &admin_security).await {
         Ok(id) => id,
         Err(e) => return fail(e),
     };

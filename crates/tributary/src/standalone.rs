@@ -80,11 +80,15 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
         return fail(1, "this build has no embedded broker: set bootstrap.servers");
     }
 
+    let admin_security = match tributary_runtime::kafka::check_client_security(&config) {
+        Ok(s) => s,
+        Err(e) => return fail(1, e),
+    };
     let admin = match tributary_runtime::kafka::admin_client(&config, "connector-adminclient") {
         Ok(a) => Arc::new(a),
         Err(e) => return fail(1, e),
     };
-    let cluster_id = match tributary_runtime::kafka::cluster_id(admin.clone(), config.bootstrap()).await {
+    let cluster_id = match tributary_runtime::kafka::cluster_id(&config, &admin_security).await {
         Ok(id) => id,
         Err(e) => return fail(1, e),
     };

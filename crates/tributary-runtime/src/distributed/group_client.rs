@@ -25,6 +25,7 @@ pub struct GroupSettings {
     pub session_timeout: Duration,
     pub rebalance_timeout: Duration,
     pub heartbeat_interval: Duration,
+    pub security: super::group_wire::GroupSecurity,
 }
 
 /// The owner's part of a rebalance.
@@ -63,6 +64,10 @@ pub enum GroupError {
     Malformed { addr: String, why: String },
     #[error("{addr} answered {api} with {}", super::membership::error_name(*error_code))]
     Broker { addr: String, api: &'static str, error_code: i16 },
+    #[error("Authentication failed at {addr} with SASL mechanism {mechanism} as principal {principal}: {message}")]
+    Authentication { addr: String, mechanism: &'static str, principal: String, message: String },
+    #[error("TLS with {addr} failed: {message}")]
+    Tls { addr: String, message: String },
     #[error("{addr} speaks {api} versions {broker_min}..={broker_max}, this client {ours_min}..={ours_max}")]
     UnsupportedVersion { addr: String, api: &'static str, broker_min: i16, broker_max: i16, ours_min: i16, ours_max: i16 },
 }
@@ -325,7 +330,7 @@ impl Driver {
         let future = async move {
             let mut conn = match conn {
                 Some(conn) => conn,
-                None => match Connection::open(&addr, &settings.client_id, CONNECT_TIMEOUT.min(timeout)).await {
+                None => match Connection::open(&addr, &settings.client_id, CONNECT_TIMEOUT.min(timeout), &settings.security).await {
                     Ok(conn) => conn,
                     Err(e) => return (None, Err(Box::new(e))),
                 },
@@ -421,6 +426,7 @@ mod tests {
             session_timeout: Duration::from_secs(6),
             rebalance_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(1),
+            security: super::super::group_wire::GroupSecurity::plaintext(),
         }
     }
 

@@ -11,12 +11,16 @@ use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest, FindCoordinatorResponse, GroupId, HeartbeatRequest, HeartbeatResponse,
-    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader, SyncGroupRequest, SyncGroupResponse,
+    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::{encode_request_header_into_buffer, Decodable, Encodable, HeaderVersion, StrBytes};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tributary_kafka_security::sasl::{plain_message, ScramClient};
+use tributary_kafka_security::{ClientSecurity, Sasl};
 
 /// The protocol type of Connect's worker group.
 pub const PROTOCOL_TYPE: &str = "connect";
@@ -60,6 +64,60 @@ group_api! {
     SyncGroupRequest => SyncGroupResponse, SyncGroup;
     HeartbeatRequest => HeartbeatResponse, Heartbeat;
     LeaveGroupRequest => LeaveGroupResponse, LeaveGroup;
+    SaslHandshakeRequest => SaslHandshakeResponse, SaslHandshake;
+    SaslAuthenticateRequest => SaslAuthenticateResponse, SaslAuthenticate;
+}
+
+/// How the group connection is secured: the worker's top-level `security.protocol`, `sasl.*`
+/// and `ssl.*` keys, as Kafka's `WorkerGroupMember` takes them.
+#[derive(Clone)]
+pub struct GroupSecurity {
+    pub security: ClientSecurity,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl std::fmt::Debug for GroupSecurity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupSecurity").field("security", &self.security).finish_non_exhaustive()
+    }
+}
+
+impl GroupSecurity {
+    pub fn new(security: ClientSecurity) -> Result<Self, String> {
+        let tls = match &security.tls {
+            Some(tls) => Some(tributary_kafka_security::tls::client_config(tls).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        if security.protocol.uses_sasl() && security.sasl.is_none() {
+            return Err("the group membership connection needs sasl.jaas.config (or sasl.username and sasl.password) for its SASL mechanism".into());
+        }
+        Ok(Self { security, tls })
+    }
+
+    pub fn plaintext() -> Self {
+        Self { security: ClientSecurity::plaintext(), tls: None }
+    }
+}
+
+/// A TCP or TLS stream.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// The host of `host:port` (brackets of an IPv6 literal removed).
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
+}
+
+/// Kafka's unsecured OAUTHBEARER token (`alg: none`) for `principal`, in the client's first
+/// message (RFC 7628).
+fn unsecured_oauthbearer(principal: &str) -> Vec<u8> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use base64::Engine;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let header = B64URL.encode(br#"{"alg":"none"}"#);
+    let payload = B64URL.encode(serde_json::json!({"sub": principal, "iat": now, "exp": now + 3600}).to_string());
+    format!("n,,\x01auth=Bearer {header}.{payload}.\x01\x01").into_bytes()
 }
 
 /// The version used per API on one connection.
@@ -90,21 +148,45 @@ pub fn negotiate(broker: &[(i16, i16, i16)], addr: &str) -> Result<Versions, Gro
 /// A broker connection that has agreed on versions.
 pub struct Connection {
     addr: String,
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     client_id: StrBytes,
     correlation_id: i32,
     pub versions: Versions,
 }
 
 impl Connection {
-    /// Connects and asks the broker which versions it speaks; all within `timeout`.
-    pub async fn open(addr: &str, client_id: &str, timeout: Duration) -> Result<Connection, GroupError> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+    /// Connects (TLS and SASL as `security` asks) and asks the broker which versions it
+    /// speaks; all within `timeout`.
+    pub async fn open(addr: &str, client_id: &str, timeout: Duration, security: &GroupSecurity) -> Result<Connection, GroupError> {
+        tokio::time::timeout(timeout, Self::open_secured(addr, client_id, timeout, security))
             .await
             .map_err(|_| GroupError::Timeout { addr: addr.to_string(), what: "connect" })?
-            .map_err(|source| GroupError::Connect { addr: addr.to_string(), source })?;
+    }
+
+    async fn open_secured(addr: &str, client_id: &str, timeout: Duration, security: &GroupSecurity) -> Result<Connection, GroupError> {
+        let tcp = TcpStream::connect(addr).await.map_err(|source| GroupError::Connect { addr: addr.to_string(), source })?;
         // Requests are small and answered one at a time: Nagle would only add latency.
-        stream.set_nodelay(true).map_err(|source| GroupError::Connect { addr: addr.to_string(), source })?;
+        tcp.set_nodelay(true).map_err(|source| GroupError::Connect { addr: addr.to_string(), source })?;
+        let stream: Box<dyn Stream> = match &security.tls {
+            None => Box::new(tcp),
+            Some(config) => {
+                let name = rustls::pki_types::ServerName::try_from(host_of(addr).to_owned())
+                    .map_err(|e| GroupError::Tls { addr: addr.to_string(), message: format!("{} is not a host name: {e}", host_of(addr)) })?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| GroupError::Tls { addr: addr.to_string(), message: e.to_string() })?;
+                Box::new(tls)
+            }
+        };
+        let mut conn = Self::handshake(addr, client_id, stream, timeout).await?;
+        if let Some(sasl) = &security.security.sasl {
+            conn.authenticate(sasl, timeout).await?;
+        }
+        Ok(conn)
+    }
+
+    async fn handshake(addr: &str, client_id: &str, stream: Box<dyn Stream>, timeout: Duration) -> Result<Connection, GroupError> {
         let placeholder = Versions { find_coordinator: 0, join_group: 0, sync_group: 0, heartbeat: 0, leave_group: 0 };
         let mut conn =
             Connection { addr: addr.to_string(), stream, client_id: StrBytes::from_string(client_id.to_string()), correlation_id: 0, versions: placeholder };
@@ -119,6 +201,47 @@ impl Connection {
         conn.versions = negotiate(&ranges, addr)?;
         tracing::debug!(addr, versions = ?conn.versions, "group connection open");
         Ok(conn)
+    }
+
+    /// SaslHandshake v1, then the mechanism's SaslAuthenticate exchanges (KIP-152).
+    async fn authenticate(&mut self, sasl: &Sasl, timeout: Duration) -> Result<(), GroupError> {
+        let mechanism = sasl.mechanism();
+        let handshake = self.send(&SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism)), 1, timeout).await?;
+        if handshake.error_code != codes::NONE {
+            let offered: Vec<&str> = handshake.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(self.auth_error(sasl, format!("the broker does not enable SASL mechanism {mechanism}; it offers {offered:?}")));
+        }
+        match sasl {
+            Sasl::Plain { username, password } => {
+                self.sasl_step(sasl, plain_message(username, password.expose()), timeout).await?;
+            }
+            Sasl::Scram { algorithm, username, password } => {
+                let mut scram = ScramClient::new(*algorithm, username, password.expose()).map_err(|e| self.auth_error(sasl, e.to_string()))?;
+                let server_first = self.sasl_step(sasl, scram.first(), timeout).await?;
+                let answer = scram.answer(&server_first).map_err(|e| self.auth_error(sasl, e.to_string()))?;
+                let server_final = self.sasl_step(sasl, answer, timeout).await?;
+                scram.verify(&server_final).map_err(|e| self.auth_error(sasl, e.to_string()))?;
+            }
+            Sasl::OAuthBearerUnsecured { principal } => {
+                self.sasl_step(sasl, unsecured_oauthbearer(principal), timeout).await?;
+            }
+        }
+        tracing::debug!(addr = %self.addr, mechanism, "group connection authenticated");
+        Ok(())
+    }
+
+    async fn sasl_step(&mut self, sasl: &Sasl, bytes: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, GroupError> {
+        let response = self.send(&SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(bytes)), 1, timeout).await?;
+        if response.error_code != codes::NONE {
+            let message =
+                response.error_message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| super::membership::error_name(response.error_code).to_string());
+            return Err(self.auth_error(sasl, message));
+        }
+        Ok(response.auth_bytes.to_vec())
+    }
+
+    fn auth_error(&self, sasl: &Sasl, message: String) -> GroupError {
+        GroupError::Authentication { addr: self.addr.clone(), mechanism: sasl.mechanism(), principal: sasl.principal().to_owned(), message }
     }
 
     pub fn addr(&self) -> &str {
@@ -396,7 +519,7 @@ mod tests {
             return;
         };
         let addr = bootstrap.split(',').next().unwrap_or_default().to_string();
-        let mut conn = Connection::open(&addr, "wire-test", Duration::from_secs(10)).await.expect("connects");
+        let mut conn = Connection::open(&addr, "wire-test", Duration::from_secs(10), &GroupSecurity::plaintext()).await.expect("connects");
         let v = conn.versions;
         eprintln!("versions agreed with {addr}: {v:?}");
         assert!(v.join_group >= 7 && v.sync_group == 5 && v.heartbeat == 4 && v.leave_group >= 4, "{v:?}");

@@ -135,6 +135,8 @@ impl DistributedHerder {
             config,
         });
         let _ = herder.me.set(Arc::downgrade(&herder));
+        let security = crate::kafka::client_security(&herder.worker.config, crate::kafka::ClientScope::Worker, None)?;
+        let security = super::group_wire::GroupSecurity::new(security).map_err(RuntimeError::Config)?;
         let settings = GroupSettings {
             bootstrap_servers: herder.worker.config.bootstrap().split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
             group_id: herder.config.group_id.clone(),
@@ -142,6 +144,7 @@ impl DistributedHerder {
             session_timeout: herder.config.session_timeout,
             rebalance_timeout: herder.config.rebalance_timeout,
             heartbeat_interval: herder.config.heartbeat_interval,
+            security,
         };
         let group = GroupMember::spawn(settings, Arc::new(Hooks(Arc::downgrade(&herder))));
         let looped = tokio::spawn(herder.clone().run(group, rejoin_rx));

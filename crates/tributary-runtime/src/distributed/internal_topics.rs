@@ -5,12 +5,10 @@
 
 use crate::distributed::distributed_config::TopicSettings;
 use crate::error::RuntimeError;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use crate::kafka::Admin;
+use rdkafka::admin::{AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::error::RDKafkaErrorCode;
 use std::time::Duration;
-
-type Admin = AdminClient<DefaultClientContext>;
 
 /// Creates the topic if absent, then checks it. Returns whether it was created.
 pub async fn ensure(admin: &Admin, topic: &TopicSettings) -> Result<bool, RuntimeError> {

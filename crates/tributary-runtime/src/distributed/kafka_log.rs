@@ -37,23 +37,16 @@ pub struct KafkaBasedLog {
 }
 
 /// Client settings shared by a log's producer and consumer: the worker's bootstrap servers and
-/// its top-level client settings (security, SASL), as Kafka's worker passes them on.
-fn base_config(worker: &WorkerConfig, client_id: &str) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", worker.bootstrap()).set("client.id", client_id);
-    for (k, v) in worker.originals() {
-        if k == "security.protocol" || k.starts_with("sasl.") || (k.starts_with("ssl.") && !k.starts_with("ssl.client.auth")) {
-            c.set(k, v);
-        }
-    }
-    c
+/// its top-level security keys, as Kafka's worker passes them on.
+fn base_config(worker: &WorkerConfig, client_id: &str) -> Result<ClientConfig, RuntimeError> {
+    crate::kafka::worker_client_config(worker, client_id)
 }
 
 impl KafkaBasedLog {
     /// Connects, assigns every partition of `topic` from the beginning and starts the poll
     /// thread. Call [`KafkaBasedLog::read_to_end`] before trusting what the callback built.
     pub async fn start(worker: &WorkerConfig, topic: &str, client_id: &str, mut on_record: RecordCallback) -> Result<Self, RuntimeError> {
-        let mut producer_config = base_config(worker, client_id);
+        let mut producer_config = base_config(worker, client_id)?;
         // As Kafka's KafkaBasedLog: every write acknowledged by all replicas, one in flight so
         // that a retry never reorders, and Java's partitioner so keys land where a JVM worker
         // puts them (last write wins only within one partition).
@@ -64,7 +57,7 @@ impl KafkaBasedLog {
             .set("partitioner", "murmur2_random")
             .set("linger.ms", "0");
         let producer: FutureProducer = producer_config.create().map_err(|e| RuntimeError::kafka(format!("creating the producer of {topic}"), e))?;
-        let mut consumer_config = base_config(worker, client_id);
+        let mut consumer_config = base_config(worker, client_id)?;
         // Every partition is assigned and nothing committed; librdkafka still wants a group id
         // for `assign`, but the group is never joined.
         consumer_config.set("enable.auto.commit", "false").set("auto.offset.reset", "earliest").set("group.id", format!("{client_id}-reader"));

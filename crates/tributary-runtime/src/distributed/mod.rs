@@ -8,6 +8,7 @@ pub mod connect_protocol;
 pub mod distributed_config;
 pub mod group_client;
 mod group_wire;
+pub use group_wire::GroupSecurity;
 pub mod herder;
 pub mod herder_api;
 pub mod internal_topics;
