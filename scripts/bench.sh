@@ -16,8 +16,8 @@ records="${1:-500000}"
 runs="${2:-3}"
 pairs=$(( runs >= 3 ? runs + 2 : runs ))
 kafka_port=29492
-trib_port=29493
-java_port=29494
+trib_port=29503
+java_port=29504
 clk="$(getconf CLK_TCK)"
 
 cargo build --release -q -p tributary -p tributary-bench
@@ -137,7 +137,7 @@ running_without() { # $1 = REST port to ask, $2 = worker id that must run nothin
 }
 
 failover_run() { # $1 = engine, $2 = run id; runs in a subshell, so it cleans up after itself
-  local group="fo$2$$" ports=(29495 29496 29497) p i
+  local group="fo$2$$" ports=(29505 29506 29507) p i
   # Not local: the EXIT trap runs after the function's locals are gone.
   wpids=()
   trap 'kill -9 "${wpids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
