@@ -200,6 +200,7 @@ fn validate_resolved(plugins: &Plugins, config: &ConfigMap) -> Result<ConfigInfo
     }
     // Rules across keys and the chain's own checks come as "key: message".
     let mut extra = connector_config::cross_key_errors(plugin.plugin_type, config);
+    extra.extend(plugins.client_override_policy().errors(config));
     extra.extend(
         match plugin.plugin_type {
             PluginType::Sink => TransformationChain::<SinkMeta>::from_config(config).err(),

@@ -177,6 +177,27 @@ pub fn admin_scoped_config(worker: &WorkerConfig, client_id: &str) -> Result<Cli
     Ok(c)
 }
 
+/// A producer's failure to send to `topic`, with the resource named when the broker refused
+/// the principal (Kafka: "Not authorized to access topics: [...]").
+pub fn produce_error_text(topic: &str, e: &KafkaError) -> String {
+    match e.rdkafka_error_code() {
+        Some(RDKafkaErrorCode::TopicAuthorizationFailed) => format!("Not authorized to access topics: [{topic}] (operation Write): {e}"),
+        Some(RDKafkaErrorCode::ClusterAuthorizationFailed) => format!("Cluster authorization failed (operation IdempotentWrite) writing to topic {topic}: {e}"),
+        _ => e.to_string(),
+    }
+}
+
+/// A consumer error that ends a sink task as Kafka's consumer would (it throws): no ACL to read
+/// the group or a topic, or failed authentication.
+pub fn consumer_authorization_error(e: &KafkaError, group: &str) -> Option<String> {
+    match e.rdkafka_error_code()? {
+        RDKafkaErrorCode::GroupAuthorizationFailed => Some(format!("Not authorized to access group: {group} (operation Read): {e}")),
+        RDKafkaErrorCode::TopicAuthorizationFailed => Some(format!("Not authorized to access topics of group {group} (operation Read or Describe): {e}")),
+        RDKafkaErrorCode::Authentication => Some(format!("Authentication failed for the consumer of group {group}: {e}")),
+        _ => None,
+    }
+}
+
 /// Whether the task loop places keyless records itself (`source_partitions`): only when the
 /// producer keeps the worker's partitioner settings, so a user's `partitioner` or
 /// `sticky.partitioning.linger.ms` override is left to librdkafka.

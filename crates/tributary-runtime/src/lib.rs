@@ -6,6 +6,7 @@
 //! [`offset_store`] (`FileOffsetBackingStore`), [`herder`] (`Herder`) and [`standalone`]
 //! (`StandaloneHerder`).
 
+pub mod client_override_policy;
 pub mod config_infos;
 pub mod config_providers;
 pub mod connector_calls;

@@ -1,6 +1,7 @@
 //! The plugin registry (`Plugins`): which connectors and converters this worker can run, found
 //! by Java class name, simple name or alias. Plugins are linked in statically.
 
+use crate::client_override_policy::ClientOverridePolicy;
 use crate::error::RuntimeError;
 use tributary_api::{ConfigMap, ConnectorPlugin, ConnectorType, Converter, HeaderConverter};
 
@@ -8,13 +9,15 @@ use tributary_api::{ConfigMap, ConnectorPlugin, ConnectorType, Converter, Header
 #[derive(Debug, Clone)]
 pub struct Plugins {
     connectors: Vec<ConnectorPlugin>,
+    /// The worker's `connector.client.config.override.policy` (a plugin in Kafka too).
+    client_override_policy: ClientOverridePolicy,
 }
 
 impl Default for Plugins {
     fn default() -> Self {
         let mut connectors = tributary_file::plugins();
         connectors.sort_by_key(|p| p.class);
-        Self { connectors }
+        Self { connectors, client_override_policy: ClientOverridePolicy::default() }
     }
 }
 
@@ -24,6 +27,16 @@ impl Plugins {
         self.connectors.push(plugin);
         self.connectors.sort_by_key(|p| p.class);
         self
+    }
+
+    /// The policy that connector client overrides are validated against.
+    pub fn with_client_override_policy(mut self, policy: ClientOverridePolicy) -> Self {
+        self.client_override_policy = policy;
+        self
+    }
+
+    pub fn client_override_policy(&self) -> ClientOverridePolicy {
+        self.client_override_policy
     }
 
     /// The connector plugins, sorted by class name.

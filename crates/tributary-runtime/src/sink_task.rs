@@ -196,6 +196,8 @@ fn raw_of(m: &BorrowedMessage<'_>) -> RawRecord {
 pub struct SinkTaskRunner {
     pub connector: String,
     pub task_id: u32,
+    /// The consumer group, for error messages.
+    pub group_id: String,
     pub task: Box<dyn SinkTask>,
     /// Shared with the task loop's message stream, which lives as long as the loop (a stream
     /// per `recv` registered and dropped a waker slot per record).
@@ -310,7 +312,14 @@ impl SinkTaskRunner {
                 msg = messages.next() => {
                     match msg {
                         Some(Ok(m)) => self.accept(&m, context, (keep_raw, decode_headers), &mut batch, &mut failed, &mut positions, &mut topics),
-                        Some(Err(e)) => tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "consumer error"),
+                        Some(Err(e)) => {
+                            // No ACL for the group or a topic: Kafka's consumer throws, and the
+                            // task fails; librdkafka would report it again on every poll.
+                            if let Some(message) = crate::kafka::consumer_authorization_error(&e, &self.group_id) {
+                                return Err(ConnectError::fatal(message));
+                            }
+                            tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "consumer error")
+                        }
                         // rdkafka's stream does not end while the consumer lives; if it did,
                         // waiting on it again would spin, so the task fails instead.
                         None => return Err(ConnectError::fatal("the consumer's message stream ended")),

@@ -297,7 +297,10 @@ impl SourceTaskRunner {
             return Err(ConnectError::fatal("internal error: a delivered record settled as failed"));
         };
         let (error, message) = *failed;
-        let error = ConnectError::fatal(format!("Unrecoverable exception from producer send callback: {error}"));
+        let error = ConnectError::fatal(format!(
+            "Unrecoverable exception from producer send callback: {}",
+            kafka::produce_error_text(rdkafka::message::Message::topic(&message), &error)
+        ));
         self.errors.report(&produced_raw(&message), Stage::KafkaProduce, WORKER_SOURCE_TASK, error).await?;
         // Tolerated: settled as a record that was never sent.
         self.settle(Resolved { record, outcome: Outcome::NotSent, routed_topic }, committable)
@@ -585,7 +588,7 @@ impl SourceTaskRunner {
     /// A record the producer refused (KAFKA_PRODUCE): reported; tolerated, it settles as never
     /// sent, so its offset commits in order.
     async fn refuse(&mut self, batch: &mut Batch, pending: &PendingSends, p: &Pending, topic: &str, e: &KafkaError) -> Result<(), ConnectError> {
-        let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {e}"));
+        let error = ConnectError::fatal(format!("Unrecoverable exception trying to send: {}", kafka::produce_error_text(topic, e)));
         let raw = RawRecord {
             topic: topic.to_owned(),
             // The record's own partition, not the one the loop chose for it.

@@ -216,6 +216,7 @@ impl Worker {
         let chain = transformation_chain::build(connector_config)?;
         let error_handling = ErrorHandling::from_config(connector_config);
         let worker_config = self.config.clone();
+        let group_id = kafka::sink_group_id(connector, connector_config);
         let consumer = kafka::consumer_config(&self.config, connector, id, connector_config)?
             .create_with_context(sink_task::consumer_context())
             .map_err(|e| RuntimeError::kafka(format!("creating the consumer of task {connector}-{id}"), e))?;
@@ -249,6 +250,7 @@ impl Worker {
             let runner = SinkTaskRunner {
                 connector: connector_name,
                 task_id: id,
+                group_id,
                 task,
                 consumer: Arc::new(consumer),
                 key_converter,

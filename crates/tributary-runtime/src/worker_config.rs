@@ -149,6 +149,8 @@ pub struct WorkerConfig {
     pub topic_tracking_allow_reset: bool,
     pub embedded_data_dir: String,
     pub embedded_listener: String,
+    /// `connector.client.config.override.policy` (Kafka's default: `All`).
+    pub client_override_policy: crate::client_override_policy::ClientOverridePolicy,
 }
 
 impl WorkerConfig {
@@ -177,7 +179,14 @@ impl WorkerConfig {
                 Some(u16::try_from(p).map_err(|_| RuntimeError::Config(format!("Invalid value {p} for configuration {REST_ADVERTISED_PORT}: not a port")))?)
             }
         };
+        let client_override_policy = match config.get(crate::client_override_policy::CONNECTOR_CLIENT_POLICY).filter(|v| !v.trim().is_empty()) {
+            Some(v) => {
+                crate::client_override_policy::ClientOverridePolicy::parse(v).map_err(|e| RuntimeError::Config(format!("Invalid worker configuration: {e}")))?
+            }
+            None => Default::default(),
+        };
         Ok(Self {
+            client_override_policy,
             bootstrap_servers,
             key_converter: parsed.string(KEY_CONVERTER).unwrap_or_default().to_owned(),
             value_converter: parsed.string(VALUE_CONVERTER).unwrap_or_default().to_owned(),

@@ -85,9 +85,10 @@ pub async fn run(worker_file: &str, loggers: Arc<crate::logging::Loggers>) -> Ex
     let worker_id = config.worker_id();
     let url = format!("{}://{worker_id}/", cluster.advertised_listener.as_deref().unwrap_or("http"));
     let rest_addrs = rest_server.local_addrs();
+    let plugins = Plugins::default().with_client_override_policy(config.client_override_policy);
     let worker = Arc::new(Worker {
         config,
-        plugins: Plugins::default(),
+        plugins,
         providers,
         worker_id,
         offset_store: offsets.clone(),

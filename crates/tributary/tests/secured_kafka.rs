@@ -290,3 +290,64 @@ fn a_principal_without_the_acl_fails_its_task_naming_the_topic() {
     assert!(trace.contains(&topic) && trace.contains("authorization failed"), "{trace}");
     drop(worker);
 }
+
+#[test]
+fn the_principal_policy_lets_a_connector_choose_its_principal_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    write_lines(&input, 10);
+    let alice = Case::SaslPlain.keys();
+    let port = free_port();
+    let props = format!(
+        "{}connector.client.config.override.policy=Principal\n",
+        standalone_props(&env("TRIBUTARY_TEST_SASL_PLAINTEXT"), port, &dir.path().join("o"), &alice)
+    );
+    let worker = WorkerProcess::start(dir.path(), &props, &[], port);
+    let connector = |name: &str, topic: &str, extra: serde_json::Value| {
+        let mut config = serde_json::json!({"connector.class": "FileStreamSource", "tasks.max": "1", "file": input.display().to_string(), "topic": topic});
+        config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        http(port, "POST", "/connectors", Some(&serde_json::json!({"name": name, "config": config}).to_string())).unwrap()
+    };
+    let (code, body) = connector("tuned", &unique("tuned"), serde_json::json!({"producer.override.linger.ms": "50"}));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("The 'Principal' policy does not allow 'linger.ms' to be overridden in the connector configuration."), "{body}");
+
+    // Topic creation runs as the worker's principal (alice, admin scope); the task's producer
+    // writes as mallory, whom the broker's ACLs deny `denied*` topics.
+    let topic = unique("denied-write");
+    let (code, body) = connector("as-mallory", &topic, serde_json::json!({"producer.override.sasl.jaas.config": plain_jaas("mallory", "mallory-secret")}));
+    assert_eq!(code, 201, "{body}");
+    let mut trace = String::new();
+    wait_until(Duration::from_secs(30), "mallory's task to fail", || {
+        let (_, body) = http(port, "GET", "/connectors/as-mallory/status", None).unwrap();
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        trace = status["tasks"][0]["trace"].as_str().unwrap_or_default().to_owned();
+        status["tasks"][0]["state"] == "FAILED"
+    });
+    assert!(trace.contains(&format!("Not authorized to access topics: [{topic}] (operation Write)")), "{trace}");
+    assert!(!worker.log_text().contains("mallory-secret"), "the override's password stays out of the log");
+}
+
+#[test]
+fn a_sink_whose_principal_cannot_read_its_group_fails_naming_the_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let props = standalone_props(&env("TRIBUTARY_TEST_SASL_PLAINTEXT"), port, &dir.path().join("o"), &Case::SaslPlain.keys());
+    let worker = WorkerProcess::start(dir.path(), &props, &[], port);
+    let group = unique("denied-group");
+    let topic = unique("readable");
+    let sink = serde_json::json!({"name": "mallory-sink", "config": {
+        "connector.class": "FileStreamSink", "tasks.max": "1", "file": dir.path().join("out.txt").display().to_string(), "topics": topic,
+        "consumer.override.group.id": group, "consumer.override.sasl.jaas.config": plain_jaas("mallory", "mallory-secret")}});
+    let (code, body) = http(port, "POST", "/connectors", Some(&sink.to_string())).unwrap();
+    assert_eq!(code, 201, "{body}");
+    let mut trace = String::new();
+    wait_until(Duration::from_secs(30), "mallory's sink task to fail", || {
+        let (_, body) = http(port, "GET", "/connectors/mallory-sink/status", None).unwrap();
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        trace = status["tasks"][0]["trace"].as_str().unwrap_or_default().to_owned();
+        status["tasks"][0]["state"] == "FAILED"
+    });
+    assert!(trace.contains(&format!("Not authorized to access group: {group}")), "{trace}");
+    drop(worker);
+}
