@@ -13,12 +13,16 @@
 #
 # Besides PLAINTEXT on PORT (ANONYMOUS, a super user, no ACLs apply) the broker listens on
 #   PORT+1 SASL_PLAINTEXT, PORT+2 SSL (client cert required; CN = user), PORT+3 SASL_SSL,
-# SASL mechanisms PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; users admin (super user), alice, mallory,
-# password <user>-secret. StandardAuthorizer: everything is open except that mallory is denied all
-# on topics and groups with prefix `denied` and CREATE on the cluster (so she cannot create them).
+# SASL mechanisms PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (and OAUTHBEARER on SASL_PLAINTEXT: tokens
+# signed with oauth-signing.key, RS256, kid tributary-test, checked against jwks.json); users admin
+# (super user), alice, mallory, password <user>-secret. StandardAuthorizer: all is open to all,
+# except that mallory may do nothing on topics and groups named denied* (nor create them: CREATE on
+# the cluster is denied her too).
 # The controller is on PORT+1000. PKI made fresh by each start in $TRIBUTARY_TEST_SECURITY_DIR:
-#   ca.pem ca.key, broker.pem (SAN IP:127.0.0.1, DNS:localhost; key + chain), client-alice.pem
-#   (cert CN=alice) client-alice.key (PKCS#8) client-alice-encrypted.key (PKCS#8, `keypass`),
+#   ca.pem ca.key, broker-keystore.pem (key + chain; SAN IP:127.0.0.1, DNS:localhost),
+#   client-alice.pem (cert CN=alice) client-alice.key (PKCS#8) client-alice-encrypted.key (PKCS#8
+#   PBES2/AES-256, `keypass`; Kafka on Java 17 cannot read PBES2: "PBES2 SecretKeyFactory not
+#   available") client-alice-encrypted-3des.key (PKCS#8 PBE-SHA1-3DES, `keypass`, which it can),
 #   client-alice.p12 (`storepass`) client-alice.jks (store `storepass`, key `keypass`),
 #   truststore.jks truststore.p12 (`storepass`), rogue-ca.pem rogue-truststore.jks (unknown CA).
 #
@@ -171,6 +175,13 @@ CNF
     && cert broker /CN=localhost server ec ca || { cd - >/dev/null; return 1; }
   # The broker's PEM keystore: its key, then its chain.
   cat broker.key broker.pem ca.pem > broker-keystore.pem && rm broker.key broker.pem
+  # OAUTHBEARER: the test identity provider's RS256 signing key (PKCS#8) and its JWKS, which the
+  # broker's validator reads from the file.
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out oauth-signing.key 2>/dev/null \
+    || { cd - >/dev/null; return 1; }
+  local n
+  n="$(openssl rsa -in oauth-signing.key -noout -modulus | cut -d= -f2 | xxd -r -p | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+  printf '{"keys":[{"kty":"RSA","kid":"tributary-test","use":"sig","alg":"RS256","e":"AQAB","n":"%s"}]}\n' "$n" > jwks.json
   # keytool's commands all in one JVM (keytool is sun.security.tools.keytool.Main): the truststores,
   # alice's PKCS12 rewritten by keytool from openssl's, and the JKS from that, with a key password
   # of its own.
@@ -180,6 +191,8 @@ CNF
   ( cert client-alice /CN=alice client rsa ca \
     && openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 -passout pass:keypass \
       -in client-alice.key -out client-alice-encrypted.key \
+    && openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -passout pass:keypass \
+      -in client-alice.key -out client-alice-encrypted-3des.key \
     && openssl pkcs12 -export -name alice -passout "pass:$pw" -inkey client-alice.key \
       -in client-alice.pem -certfile ca.pem -out openssl-alice.p12 \
     && java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC --add-exports java.base/sun.security.tools.keytool=ALL-UNNAMED \
@@ -197,7 +210,7 @@ CNF
   cd - >/dev/null
 }
 
-# Waits for make_pki's keytool jobs; 1 if one failed (its log is printed).
+# Waits for make_pki's background job; 1 if it failed (its log is printed).
 wait_pki() {
   local s="$1" ok=0 j
   for j in "${pki_jobs[@]}"; do wait "$j" || ok=1; done
@@ -229,6 +242,10 @@ controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
+listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler
+sasl.oauthbearer.jwks.endpoint.url=file://$sec/jwks.json
 ssl.keystore.type=PEM
 ssl.keystore.location=$sec/broker-keystore.pem
 ssl.truststore.type=PEM
@@ -362,5 +379,5 @@ case "$cmd" in
   security-env) if running && [ -f "$run/security/env" ]; then cat "$run/security/env"; else
     echo "no broker with secured listeners is running on $port" >&2; exit 1; fi ;;
   status) if running; then echo "running: 127.0.0.1:$port (pid $(cat "$run/pid"))"; else echo "stopped"; exit 1; fi ;;
-  *) sed -n '2,27p' "$0"; exit 2 ;;
+  *) sed -n '2,31p' "$0"; exit 2 ;;
 esac

@@ -10,7 +10,7 @@ mkdir -p quickstart
 if [ ! -f quickstart/test.txt ]; then
   printf 'foo\nbar\nhello from tributary\n' > quickstart/test.txt
 fi
-scripts/ensure-openssl.sh
+scripts/ensure-build-deps.sh
 cargo build --release -p tributary
 echo "REST API: http://127.0.0.1:8083  (try: curl -s localhost:8083/connectors?expand=status)"
 echo "Append lines to quickstart/test.txt and watch them arrive in quickstart/test.sink.txt"

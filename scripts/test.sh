@@ -5,7 +5,7 @@
 # Set TRIBUTARY_TEST_BOOTSTRAP to use a cluster of your own instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-openssl.sh
+scripts/ensure-build-deps.sh
 started_here=""
 # Apache Kafka Connect itself, for the differential tests (crates/tributary/tests/reference_connect.rs).
 scripts/kafka.sh fetch-connect

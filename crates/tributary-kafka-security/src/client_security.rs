@@ -78,6 +78,20 @@ pub enum Sasl {
     OAuthBearerUnsecured {
         principal: String,
     },
+    /// OAUTHBEARER with tokens from an OAuth 2 token endpoint, client credentials grant
+    /// (Kafka's `OAuthBearerLoginCallbackHandler`, KIP-768).
+    OAuthBearerOidc(Oidc),
+}
+
+/// An OAuth 2 client-credentials login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oidc {
+    pub token_endpoint: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub scope: Option<String>,
+    /// SASL extensions (`extension_<name>` options), sent with the token.
+    pub extensions: Vec<(String, String)>,
 }
 
 impl Sasl {
@@ -86,7 +100,7 @@ impl Sasl {
             Self::Plain { .. } => "PLAIN",
             Self::Scram { algorithm: ScramAlgorithm::Sha256, .. } => "SCRAM-SHA-256",
             Self::Scram { algorithm: ScramAlgorithm::Sha512, .. } => "SCRAM-SHA-512",
-            Self::OAuthBearerUnsecured { .. } => "OAUTHBEARER",
+            Self::OAuthBearerUnsecured { .. } | Self::OAuthBearerOidc(_) => "OAUTHBEARER",
         }
     }
     /// The name the broker will know this client by, for error messages.
@@ -94,6 +108,7 @@ impl Sasl {
         match self {
             Self::Plain { username, .. } | Self::Scram { username, .. } => username,
             Self::OAuthBearerUnsecured { principal } => principal,
+            Self::OAuthBearerOidc(oidc) => &oidc.client_id,
         }
     }
 }
@@ -167,6 +182,14 @@ const JVM_TUNING: &[&str] = &[
     "sasl.kerberos.ticket.renew.window.factor",
     "sasl.kerberos.ticket.renew.jitter",
     "sasl.kerberos.min.time.before.relogin",
+    // Read by the broker's token validator, not by clients.
+    "sasl.oauthbearer.expected.audience",
+    "sasl.oauthbearer.expected.issuer",
+    "sasl.oauthbearer.jwks.endpoint.url",
+    "sasl.oauthbearer.jwks.endpoint.refresh.ms",
+    "sasl.oauthbearer.jwks.endpoint.retry.backoff.ms",
+    "sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms",
+    "sasl.oauthbearer.clock.skew.seconds",
 ];
 
 /// Java keys whose only accepted values are the JVM's defaults (anything else asks for a Java
@@ -180,6 +203,9 @@ const JVM_DEFAULTS: &[(&str, &[&str])] = &[
     ("ssl.engine.factory.class", &[]),
     ("sasl.client.callback.handler.class", &[]),
     ("sasl.login.class", &[]),
+    // The claims the Java client reads the principal and scope from; librdkafka reads these.
+    ("sasl.oauthbearer.sub.claim.name", &["sub"]),
+    ("sasl.oauthbearer.scope.claim.name", &["scope"]),
 ];
 
 /// librdkafka's own names, passed on as written (a worker file written for librdkafka keeps
@@ -324,10 +350,13 @@ impl ClientSecurity {
     }
 
     fn translate_oauthbearer(&mut self, keys: &Keys<'_>, jaas: Option<&JaasEntry>) -> Result<Option<Sasl>, SecurityError> {
-        if keys.get("sasl.oauthbearer.token.endpoint.url").is_some() || keys.get("sasl.login.callback.handler.class").is_some() {
-            return Err(SecurityError::Unsupported {
+        if let Some(endpoint) = keys.get("sasl.oauthbearer.token.endpoint.url") {
+            return self.translate_oidc(endpoint, jaas).map(Some);
+        }
+        if keys.get("sasl.login.callback.handler.class").is_some() {
+            return Err(SecurityError::Missing {
                 key: "sasl.oauthbearer.token.endpoint.url".into(),
-                why: "OAUTHBEARER with a token endpoint (OIDC client credentials) is not built into this worker yet; unsecured OAUTHBEARER tokens are".into(),
+                why: "OAuthBearerLoginCallbackHandler fetches tokens from the token endpoint this key names".into(),
             });
         }
         let Some(entry) = jaas else {
@@ -357,6 +386,45 @@ impl ClientSecurity {
         self.set("enable.sasl.oauthbearer.unsecure.jwt", "true".into(), false);
         self.set("sasl.oauthbearer.config", config.join(" "), true);
         Ok(Some(Sasl::OAuthBearerUnsecured { principal }))
+    }
+
+    /// Kafka's OIDC login: `clientId`, `clientSecret`, `scope` and `extension_*` options in
+    /// the JAAS entry, the endpoint in its own key.
+    fn translate_oidc(&mut self, endpoint: &str, jaas: Option<&JaasEntry>) -> Result<Sasl, SecurityError> {
+        let entry = jaas.ok_or_else(|| SecurityError::Missing {
+            key: "sasl.jaas.config".into(),
+            why: "OAUTHBEARER with a token endpoint needs clientId and clientSecret".into(),
+        })?;
+        expect_module(entry, "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule", "OAUTHBEARER")?;
+        let mut extensions = Vec::new();
+        for (name, value) in &entry.options {
+            match name.as_str() {
+                "clientId" | "clientSecret" | "scope" => {}
+                _ => match name.strip_prefix("extension_") {
+                    Some(ext) => extensions.push((ext.to_owned(), value.clone())),
+                    None => return Err(SecurityError::invalid_secret("sasl.jaas.config", format!("the OAUTHBEARER option {name} cannot be translated"))),
+                },
+            }
+        }
+        let oidc = Oidc {
+            token_endpoint: endpoint.trim().to_owned(),
+            client_id: required_option(entry, "clientId")?,
+            client_secret: Secret(required_option(entry, "clientSecret")?),
+            scope: entry.options.get("scope").cloned(),
+            extensions,
+        };
+        self.set("sasl.oauthbearer.method", "oidc".into(), false);
+        self.set("sasl.oauthbearer.token.endpoint.url", oidc.token_endpoint.clone(), false);
+        self.set("sasl.oauthbearer.client.id", oidc.client_id.clone(), false);
+        self.set("sasl.oauthbearer.client.secret", oidc.client_secret.0.clone(), true);
+        if let Some(scope) = &oidc.scope {
+            self.set("sasl.oauthbearer.scope", scope.clone(), false);
+        }
+        if !oidc.extensions.is_empty() {
+            let joined: Vec<String> = oidc.extensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            self.set("sasl.oauthbearer.extensions", joined.join(","), true);
+        }
+        Ok(Sasl::OAuthBearerOidc(oidc))
     }
 
     fn translate_tls(&mut self, keys: &Keys<'_>) -> Result<Tls, SecurityError> {
@@ -394,6 +462,10 @@ impl ClientSecurity {
         };
         if let Some(certs) = &trusted {
             self.set("ssl.ca.pem", keystore::pem("CERTIFICATE", certs), false);
+            // As Kafka's Java client, an https token endpoint is checked against the same truststore.
+            if matches!(self.sasl, Some(Sasl::OAuthBearerOidc(_))) {
+                self.set("https.ca.pem", keystore::pem("CERTIFICATE", certs), false);
+            }
         }
         let keystore_type = store("keystore", StoreType::Jks)?;
         let key_password = keys.get("ssl.key.password");
@@ -518,6 +590,29 @@ mod tests {
     }
 
     #[test]
+    fn oidc_client_credentials_are_translated() {
+        let jaas = r#"org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="connect" clientSecret="t0p" scope="kafka" extension_logicalCluster="lkc-1";"#;
+        let s = ClientSecurity::from_config(&keys(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.jaas.config", jaas),
+            ("sasl.login.callback.handler.class", "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler"),
+            ("sasl.oauthbearer.token.endpoint.url", "https://idp.example/oauth2/token"),
+            ("sasl.oauthbearer.sub.claim.name", "sub"),
+        ]))
+        .unwrap();
+        let set = settings(&s);
+        assert_eq!(set["sasl.oauthbearer.method"], "oidc");
+        assert_eq!(set["sasl.oauthbearer.token.endpoint.url"], "https://idp.example/oauth2/token");
+        assert_eq!(set["sasl.oauthbearer.client.id"], "connect");
+        assert_eq!(set["sasl.oauthbearer.client.secret"], "t0p");
+        assert_eq!(set["sasl.oauthbearer.scope"], "kafka");
+        assert_eq!(set["sasl.oauthbearer.extensions"], "logicalCluster=lkc-1");
+        assert_eq!(s.sasl.as_ref().map(Sasl::principal), Some("connect"));
+        assert!(!format!("{s:?}").contains("t0p"));
+    }
+
+    #[test]
     fn what_cannot_be_translated_is_refused_by_name() {
         let sasl = |extra: &[(&str, &str)]| {
             let mut k = keys(&[("security.protocol", "SASL_SSL")]);
@@ -531,6 +626,11 @@ mod tests {
         assert!(e.to_string().contains("needs login module org.apache.kafka.common.security.plain.PlainLoginModule"), "{e}");
         assert!(!e.to_string().contains("s3cret"), "{e}");
         let e = sasl(&[("sasl.mechanism", "OAUTHBEARER"), ("sasl.oauthbearer.token.endpoint.url", "https://idp/token")]);
+        assert_eq!(e.key(), "sasl.jaas.config", "an OIDC login needs its client credentials");
+        let e = sasl(&[
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.login.callback.handler.class", "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler"),
+        ]);
         assert_eq!(e.key(), "sasl.oauthbearer.token.endpoint.url");
         assert_eq!(
             sasl(&[("sasl.mechanism", "PLAIN"), ("sasl.jaas.config", SCRAM), ("sasl.client.callback.handler.class", "com.x.Y")]).key(),

@@ -9,7 +9,7 @@ pub mod keystore;
 pub mod sasl;
 pub mod tls;
 
-pub use client_security::{is_security_key, ClientSecurity, Sasl, Secret, SecurityProtocol, Tls};
+pub use client_security::{is_security_key, ClientSecurity, Oidc, Sasl, Secret, SecurityProtocol, Tls};
 
 /// A security key that cannot be used, named.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

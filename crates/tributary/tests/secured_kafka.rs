@@ -24,9 +24,68 @@ enum Case {
     SaslScram,
     MutualTls,
     SaslSslScramPem,
+    OAuthBearerOidc,
 }
 
-const CASES: [Case; 4] = [Case::SaslPlain, Case::SaslScram, Case::MutualTls, Case::SaslSslScramPem];
+const CASES: [Case; 5] = [Case::SaslPlain, Case::SaslScram, Case::MutualTls, Case::SaslSslScramPem, Case::OAuthBearerOidc];
+
+/// A test identity provider: the OAuth 2 client-credentials token endpoint of client
+/// `connect` / `connect-secret`, issuing RS256 tokens for subject `alice` signed with the key
+/// whose JWKS the broker reads (`scripts/kafka.sh`). Started once per test binary.
+fn token_endpoint() -> String {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    use std::io::{BufRead, BufReader, Read, Write};
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let pem = std::fs::read_to_string(security_dir().join("oauth-signing.key")).unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let key = ring::signature::RsaKeyPair::from_pkcs8(&STANDARD.decode(body).unwrap()).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/oauth2/token", listener.local_addr().unwrap());
+        let expected = format!("Basic {}", STANDARD.encode("connect:connect-secret"));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let (mut authorized, mut length) = (false, 0usize);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    authorized |= line.trim_end().split_once(": ").is_some_and(|(k, v)| k.eq_ignore_ascii_case("authorization") && v == expected);
+                }
+                let mut form = vec![0u8; length];
+                let _ = reader.read_exact(&mut form);
+                let form = String::from_utf8_lossy(&form).into_owned();
+                let (status, reply) = if authorized && form.contains("grant_type=client_credentials") {
+                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+                    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT","kid":"tributary-test"}"#);
+                    let claims = URL_SAFE_NO_PAD.encode(serde_json::json!({"sub": "alice", "iat": now, "exp": now + 3600, "scope": "kafka"}).to_string());
+                    let signing_input = format!("{header}.{claims}");
+                    let mut signature = vec![0u8; key.public().modulus_len()];
+                    key.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), signing_input.as_bytes(), &mut signature).unwrap();
+                    let token = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature));
+                    ("200 OK", serde_json::json!({"access_token": token, "token_type": "bearer", "expires_in": 3600}).to_string())
+                } else {
+                    ("401 Unauthorized", r#"{"error":"invalid_client"}"#.to_owned())
+                };
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+            }
+        });
+        url
+    })
+    .clone()
+}
 
 fn scram_jaas(user: &str, password: &str) -> String {
     format!("org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{user}\" password=\"{password}\";")
@@ -39,7 +98,7 @@ fn plain_jaas(user: &str, password: &str) -> String {
 impl Case {
     fn bootstrap(self) -> String {
         match self {
-            Case::SaslPlain | Case::SaslScram => env("TRIBUTARY_TEST_SASL_PLAINTEXT"),
+            Case::SaslPlain | Case::SaslScram | Case::OAuthBearerOidc => env("TRIBUTARY_TEST_SASL_PLAINTEXT"),
             Case::MutualTls => env("TRIBUTARY_TEST_SSL"),
             Case::SaslSslScramPem => env("TRIBUTARY_TEST_SASL_SSL"),
         }
@@ -72,6 +131,16 @@ impl Case {
                 kv("ssl.keystore.password", "storepass".into()),
                 kv("ssl.keystore.type", "PKCS12".into()),
                 kv("ssl.key.password", "storepass".into()),
+            ],
+            Case::OAuthBearerOidc => vec![
+                kv("security.protocol", "SASL_PLAINTEXT".into()),
+                kv("sasl.mechanism", "OAUTHBEARER".into()),
+                kv("sasl.login.callback.handler.class", "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler".into()),
+                kv("sasl.oauthbearer.token.endpoint.url", token_endpoint()),
+                kv(
+                    "sasl.jaas.config",
+                    r#"org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="connect" clientSecret="connect-secret" scope="kafka";"#.into(),
+                ),
             ],
             Case::SaslSslScramPem => vec![
                 kv("security.protocol", "SASL_SSL".into()),
@@ -142,7 +211,7 @@ fn standalone_workers_move_records_through_every_secured_listener_as_apache_kafk
                 let worker = WorkerProcess::start(dir.path(), &props, &files, port);
                 wait_for_copy(&output, &data, &what, || worker.log_text());
                 let log = worker.log_text();
-                for secret in ["alice-secret", "storepass"] {
+                for secret in ["alice-secret", "storepass", "connect-secret"] {
                     assert!(!log.contains(secret), "{what}: the log shows a secret:\n{log}");
                 }
                 assert_eq!(worker.terminate(), Some(0), "{what}");

@@ -109,6 +109,16 @@ fn host_of(addr: &str) -> &str {
     host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }
 
+/// The client's first OAUTHBEARER message (RFC 7628): the token and the SASL extensions.
+fn oauthbearer_message(token: &str, extensions: &[(String, String)]) -> Vec<u8> {
+    let mut message = format!("n,,\x01auth=Bearer {token}\x01");
+    for (k, v) in extensions {
+        message.push_str(&format!("{k}={v}\x01"));
+    }
+    message.push('\x01');
+    message.into_bytes()
+}
+
 /// Kafka's unsecured OAUTHBEARER token (`alg: none`) for `principal`, in the client's first
 /// message (RFC 7628).
 fn unsecured_oauthbearer(principal: &str) -> Vec<u8> {
@@ -117,7 +127,7 @@ fn unsecured_oauthbearer(principal: &str) -> Vec<u8> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let header = B64URL.encode(br#"{"alg":"none"}"#);
     let payload = B64URL.encode(serde_json::json!({"sub": principal, "iat": now, "exp": now + 3600}).to_string());
-    format!("n,,\x01auth=Bearer {header}.{payload}.\x01\x01").into_bytes()
+    oauthbearer_message(&format!("{header}.{payload}."), &[])
 }
 
 /// The version used per API on one connection.
@@ -181,7 +191,7 @@ impl Connection {
         };
         let mut conn = Self::handshake(addr, client_id, stream, timeout).await?;
         if let Some(sasl) = &security.security.sasl {
-            conn.authenticate(sasl, timeout).await?;
+            conn.authenticate(sasl, security.security.tls.as_ref(), timeout).await?;
         }
         Ok(conn)
     }
@@ -204,7 +214,7 @@ impl Connection {
     }
 
     /// SaslHandshake v1, then the mechanism's SaslAuthenticate exchanges (KIP-152).
-    async fn authenticate(&mut self, sasl: &Sasl, timeout: Duration) -> Result<(), GroupError> {
+    async fn authenticate(&mut self, sasl: &Sasl, tls: Option<&tributary_kafka_security::Tls>, timeout: Duration) -> Result<(), GroupError> {
         let mechanism = sasl.mechanism();
         let handshake = self.send(&SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism)), 1, timeout).await?;
         if handshake.error_code != codes::NONE {
@@ -224,6 +234,10 @@ impl Connection {
             }
             Sasl::OAuthBearerUnsecured { principal } => {
                 self.sasl_step(sasl, unsecured_oauthbearer(principal), timeout).await?;
+            }
+            Sasl::OAuthBearerOidc(oidc) => {
+                let token = super::oauth_token::fetch(oidc, tls, timeout).await.map_err(|e| self.auth_error(sasl, e))?;
+                self.sasl_step(sasl, oauthbearer_message(&token, &oidc.extensions), timeout).await?;
             }
         }
         tracing::debug!(addr = %self.addr, mechanism, "group connection authenticated");

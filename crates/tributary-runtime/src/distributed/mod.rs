@@ -15,6 +15,7 @@ pub mod internal_topics;
 pub mod kafka_log;
 pub mod membership;
 mod membership_io;
+mod oauth_token;
 pub mod offset_log;
 pub mod records;
 pub mod rest_client;
