@@ -49,6 +49,16 @@ pub async fn run(worker_file: &str, loggers: Arc<crate::logging::Loggers>) -> Ex
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    // As Kafka's WorkerConfig: `${provider:...}` references in the worker file itself are
+    // resolved with its own providers.
+    let config = if config.originals().values().any(|v| providers.has_reference(v)) {
+        match WorkerConfig::parse(providers.resolve(config.originals())) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        }
+    } else {
+        config
+    };
     let rest_config = match tributary_rest::RestServerConfig::from_worker_config(config.originals()) {
         Ok(c) => c,
         Err(e) => return fail(e),

@@ -30,7 +30,7 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
         Ok(p) => p,
         Err(e) => return fail(1, format!("Worker configuration file '{worker_file}': {e}")),
     };
-    let mut config = match WorkerConfig::parse(props) {
+    let config = match WorkerConfig::parse(props) {
         Ok(c) => c,
         Err(e) => return fail(1, e),
     };
@@ -41,6 +41,16 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
     let providers = match ConfigProviders::from_worker_config(config.originals()) {
         Ok(p) => p,
         Err(e) => return fail(1, e),
+    };
+    // As Kafka's WorkerConfig: `${provider:...}` references in the worker file itself (a
+    // sasl.jaas.config password, a keystore password) are resolved with its own providers.
+    let mut config = if config.originals().values().any(|v| providers.has_reference(v)) {
+        match WorkerConfig::parse(providers.resolve(config.originals())) {
+            Ok(c) => c,
+            Err(e) => return fail(1, e),
+        }
+    } else {
+        config
     };
     // Every connector file is read and validated before anything starts.
     let mut connectors = Vec::new();

@@ -221,39 +221,56 @@ fn standalone_workers_move_records_through_every_secured_listener_as_apache_kafk
 }
 
 #[test]
-fn distributed_workers_join_their_group_and_move_records_through_every_secured_listener() {
+fn distributed_workers_join_their_group_and_move_records_through_every_secured_listener_as_apache_kafka_connect_does() {
     for case in CASES {
-        let dir = tempfile::tempdir().unwrap();
-        let (input, output) = (dir.path().join("in.txt"), dir.path().join("out.txt"));
-        let data = write_lines(&input, LINES);
-        let topic = unique("secured-dist");
-        let group = unique("secured-group");
-        let port = free_port();
-        let props = format!(
-            "bootstrap.servers={}\ngroup.id={group}\nconfig.storage.topic={group}-configs\noffset.storage.topic={group}-offsets\nstatus.storage.topic={group}-status\n\
-             config.storage.replication.factor=1\noffset.storage.replication.factor=1\nstatus.storage.replication.factor=1\n\
-             key.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.storage.StringConverter\n\
-             offset.flush.interval.ms=500\nlisteners=http://127.0.0.1:{port}\nrest.advertised.host.name=127.0.0.1\n{}",
-            case.bootstrap(),
-            security_lines(&case.keys())
-        );
-        let worker = WorkerProcess::start_mode(dir.path(), "distributed", &props, &[], port);
-        let source = serde_json::json!({"name": "secured-source", "config": {"connector.class": "FileStreamSource", "tasks.max": "1", "file": input.display().to_string(), "topic": topic}});
-        let sink = serde_json::json!({"name": "secured-sink", "config": {"connector.class": "FileStreamSink", "tasks.max": "1", "file": output.display().to_string(), "topics": topic}});
-        for body in [source, sink] {
-            // The first write waits for the group to form.
-            let deadline = Instant::now() + Duration::from_secs(60);
-            loop {
-                let (code, reply) = http(port, "POST", "/connectors", Some(&body.to_string())).unwrap();
-                if code == 201 {
-                    break;
+        for engine in ["java", "tributary"] {
+            let dir = tempfile::tempdir().unwrap();
+            let (input, output) = (dir.path().join("in.txt"), dir.path().join("out.txt"));
+            let data = write_lines(&input, LINES);
+            let topic = unique("secured-dist");
+            let group = unique("secured-group");
+            let port = free_port();
+            let props = format!(
+                "bootstrap.servers={}\ngroup.id={group}\nconfig.storage.topic={group}-configs\noffset.storage.topic={group}-offsets\nstatus.storage.topic={group}-status\n\
+                 config.storage.replication.factor=1\noffset.storage.replication.factor=1\nstatus.storage.replication.factor=1\n\
+                 key.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.storage.StringConverter\n\
+                 offset.flush.interval.ms=500\nlisteners=http://127.0.0.1:{port}\nrest.advertised.host.name=127.0.0.1\n{}",
+                case.bootstrap(),
+                security_lines(&case.keys())
+            );
+            let what = format!("distributed, {engine}, {case:?}");
+            let (java, worker) = if engine == "java" {
+                (Some(start_java_connect_distributed(dir.path(), &props, port)), None)
+            } else {
+                (None, Some(WorkerProcess::start_mode(dir.path(), "distributed", &props, &[], port)))
+            };
+            let log = || match &worker {
+                Some(w) => w.log_text(),
+                None => std::fs::read_to_string(dir.path().join("java-connect.log")).unwrap_or_default(),
+            };
+            let source = serde_json::json!({"name": "secured-source", "config": {"connector.class": "FileStreamSource", "tasks.max": "1", "file": input.display().to_string(), "topic": topic,
+                "topic.creation.default.partitions": "1", "topic.creation.default.replication.factor": "1"}});
+            let sink = serde_json::json!({"name": "secured-sink", "config": {"connector.class": "FileStreamSink", "tasks.max": "1", "file": output.display().to_string(), "topics": topic}});
+            for body in [source, sink] {
+                // The first write waits for the group to form.
+                let deadline = Instant::now() + Duration::from_secs(60);
+                loop {
+                    let (code, reply) = http(port, "POST", "/connectors", Some(&body.to_string())).unwrap();
+                    if code == 201 {
+                        break;
+                    }
+                    assert!(Instant::now() < deadline, "{what}: POST /connectors answered {code} {reply}; log:\n{}", log());
+                    std::thread::sleep(Duration::from_millis(250));
                 }
-                assert!(Instant::now() < deadline, "{case:?}: POST /connectors answered {code} {reply}; log:\n{}", worker.log_text());
-                std::thread::sleep(Duration::from_millis(250));
+            }
+            wait_for_copy(&output, &data, &what, log);
+            if let Some(java) = java {
+                java.terminate();
+            }
+            if let Some(worker) = worker {
+                assert_eq!(worker.terminate(), Some(0), "{what}");
             }
         }
-        wait_for_copy(&output, &data, &format!("distributed, {case:?}"), || worker.log_text());
-        assert_eq!(worker.terminate(), Some(0), "{case:?}");
     }
 }
 
@@ -419,4 +436,35 @@ fn a_sink_whose_principal_cannot_read_its_group_fails_naming_the_group() {
     });
     assert!(trace.contains(&format!("Not authorized to access group: {group}")), "{trace}");
     drop(worker);
+}
+
+#[test]
+fn config_provider_references_in_the_worker_file_reach_every_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets.properties");
+    std::fs::write(&secrets, "password=alice-secret\n").unwrap();
+    let reference = format!("${{file:{}:password}}", secrets.display());
+    let keys: Vec<(String, String)> = Case::SaslScram
+        .keys()
+        .into_iter()
+        .map(|(k, v)| {
+            let v = v.replace("alice-secret", &reference);
+            (k, v)
+        })
+        .collect();
+    let (input, output) = (dir.path().join("in.txt"), dir.path().join("out.txt"));
+    let data = write_lines(&input, LINES);
+    let files = connector_files(dir.path(), &input, &output, &unique("provided"));
+    let port = free_port();
+    let props = format!(
+        "{}config.providers=file\nconfig.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider\n",
+        standalone_props(&case_bootstrap(Case::SaslScram), port, &dir.path().join("o"), &keys)
+    );
+    let worker = WorkerProcess::start(dir.path(), &props, &files, port);
+    wait_for_copy(&output, &data, "provider references", || worker.log_text());
+    assert!(!worker.log_text().contains("alice-secret"), "{}", worker.log_text());
+}
+
+fn case_bootstrap(case: Case) -> String {
+    case.bootstrap()
 }
