@@ -337,8 +337,10 @@ pub async fn cluster_id(worker: &WorkerConfig, security: &ClientSecurity) -> Res
     let outcome = loop {
         let p = probe.clone();
         let id = tokio::task::spawn_blocking(move || {
-            p.poll(Duration::from_millis(100));
-            p.client().fetch_cluster_id(Duration::from_millis(900))
+            let id = p.client().fetch_cluster_id(Duration::from_millis(250));
+            // Hands queued error events to the context; waits for nothing.
+            p.poll(Duration::ZERO);
+            id
         })
         .await
         .map_err(|e| RuntimeError::Other(format!("cluster id lookup panicked: {e}")))?;
