@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Built binaries, wherever cargo puts them.
-bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
-cargo build --release -q -p tributary-bench
+# BENCH_PROFILE as in scripts/bench.sh.
+profile="${BENCH_PROFILE:-release}"
+bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/$([ "$profile" = dev ] && echo debug || echo "$profile")"
+cargo build --profile "$profile" -q -p tributary-bench
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)"
 table="$(printf '### Converters and transforms, %s — %s\n\n%s\n' "$(date -u +%Y-%m-%d)" "$machine" "$("$bin"/transform-bench "${1:-100000}")")"
 echo "$table"

@@ -7,11 +7,16 @@
 #
 #   scripts/bench.sh [RECORDS] [RUNS]      defaults: 500000 3 (about 9 minutes on 2 cores)
 #
+# BENCH_PROFILE (default release) is the cargo profile to build and run; CI's smoke uses dev,
+# the build its tests already made. BENCH_BOOTSTRAP runs against that broker in place of one
+# started here.
+#
 # Prints a table and appends it, with the machine's description, to BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Built binaries, wherever cargo puts them.
-bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/release"
+profile="${BENCH_PROFILE:-release}"
+bin="$(realpath -m "${CARGO_TARGET_DIR:-target}")/$([ "$profile" = dev ] && echo debug || echo "$profile")"
 records="${1:-500000}"
 runs="${2:-3}"
 pairs=$(( runs >= 3 ? runs + 2 : runs ))
@@ -20,16 +25,21 @@ trib_port=29503
 java_port=29504
 clk="$(getconf CLK_TCK)"
 
-cargo build --release -q -p tributary -p tributary-bench
+cargo build --profile "$profile" -q -p tributary -p tributary-bench
 scripts/kafka.sh fetch
 scripts/kafka.sh fetch-connect
-kafka="$(scripts/kafka.sh start "$kafka_port")"
+if [ -n "${BENCH_BOOTSTRAP:-}" ]; then
+  kafka="$BENCH_BOOTSTRAP"
+  kafka_port=""
+else
+  kafka="$(scripts/kafka.sh start "$kafka_port")"
+fi
 work="$(mktemp -d)"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  scripts/kafka.sh stop "$kafka_port" >/dev/null 2>&1 || true
+  if [ -n "$kafka_port" ]; then scripts/kafka.sh stop "$kafka_port" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -2,18 +2,50 @@
 //! (`org.apache.kafka.connect.connector.Connector`).
 
 use crate::config::{ConfigDef, ConfigMap, ValidatedValue};
-use crate::error::Result;
+use crate::error::{ConnectError, Result};
 use crate::sink::SinkTask;
-use crate::source::SourceTask;
+use crate::source::{OffsetStorageReader, SourceTask};
 use async_trait::async_trait;
+use std::sync::Arc;
 
-/// What a connector can ask of the runtime.
+/// What a connector can ask of the runtime (`ConnectorContext`, and for sources
+/// `SourceConnectorContext`). Handed to [`Connector::initialize`]; callable from any thread,
+/// at any time while the connector runs, and cheap: calls after the connector stopped are
+/// ignored.
 pub trait ConnectorContext: Send + Sync {
-    /// Asks the runtime to call `task_configs` again and restart the tasks, e.g. when the
-    /// external system gained tables.
+    /// Asks the runtime to call [`Connector::task_configs`] again, e.g. when the external system
+    /// gained or lost tables. When the configs differ from the running ones they replace them:
+    /// tasks whose config changed restart, surplus tasks stop, new tasks start; tasks whose
+    /// config is the same keep running. Requests made while one is pending are merged.
     fn request_task_reconfiguration(&self);
-    /// Reports an error that the connector cannot recover from; the connector is marked FAILED.
-    fn raise_error(&self, error: crate::ConnectError);
+
+    /// Reports an error the connector cannot recover from: the connector is marked FAILED with
+    /// the error's trace (its tasks keep running, as in Kafka), until it is restarted.
+    fn raise_error(&self, error: ConnectError);
+
+    /// The reader of this connector's committed source offsets; `None` for a sink connector
+    /// (whose offsets are the consumer group's).
+    fn offset_storage_reader(&self) -> Option<Arc<dyn OffsetStorageReader>> {
+        None
+    }
+}
+
+/// Whether a source connector can deliver exactly once with a given config
+/// (`org.apache.kafka.connect.source.ExactlyOnceSupport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExactlyOnceSupport {
+    Supported,
+    Unsupported,
+}
+
+/// Whether a source connector can define its own transaction boundaries with a given config
+/// (`org.apache.kafka.connect.source.ConnectorTransactionBoundaries`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectorTransactionBoundaries {
+    Supported,
+    Unsupported,
 }
 
 /// The lifecycle shared by source and sink connectors.
@@ -34,6 +66,10 @@ pub trait Connector: Send {
     fn validate(&self, config: &ConfigMap) -> Vec<ValidatedValue> {
         self.config_def().validate(config)
     }
+
+    /// Called once, before [`Connector::start`], with what the connector may ask of the
+    /// runtime while it runs. A connector that never reconfigures itself can ignore it.
+    fn initialize(&mut self, _context: Arc<dyn ConnectorContext>) {}
 
     /// Starts the connector with its (validated) configuration.
     async fn start(&mut self, config: ConfigMap) -> Result<()>;
@@ -59,6 +95,18 @@ pub trait SourceConnector: Connector {
     fn create_task(&self) -> Box<dyn SourceTask>;
     /// The task's class name, reported as `task.class` in task configs.
     fn task_class(&self) -> &'static str;
+
+    /// Whether this connector delivers exactly once with `config` (KIP-618), asked when
+    /// `exactly.once.support=required`. `None` (the default) means it does not say.
+    fn exactly_once_support(&self, _config: &ConfigMap) -> Option<ExactlyOnceSupport> {
+        None
+    }
+
+    /// Whether this connector can define transaction boundaries with `config`, asked when
+    /// `transaction.boundary=connector`.
+    fn can_define_transaction_boundaries(&self, _config: &ConfigMap) -> ConnectorTransactionBoundaries {
+        ConnectorTransactionBoundaries::Unsupported
+    }
 }
 
 /// A connector that copies data from Kafka into an external system.

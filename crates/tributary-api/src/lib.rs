@@ -24,7 +24,7 @@ pub mod transform;
 pub mod values;
 
 pub use config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, ParsedConfig, Width};
-pub use connector::{Connector, ConnectorContext, SinkConnector, SourceConnector};
+pub use connector::{Connector, ConnectorContext, ConnectorTransactionBoundaries, ExactlyOnceSupport, SinkConnector, SourceConnector};
 pub use converter::{Converter, HeaderConverter, SchemaAndValue};
 pub use data::{Decimal, Struct, Value};
 pub use error::{ConnectError, ErrorKind, Result};

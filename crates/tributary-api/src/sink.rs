@@ -35,6 +35,16 @@ pub trait SinkTaskContext: Send + Sync {
     fn config(&self) -> &ConfigMap;
     /// Rewinds (or advances) consumption of a partition to `offset` before the next batch.
     fn offset(&self, tp: TopicPartition, offset: i64);
+    /// [`SinkTaskContext::offset`] for many partitions at once.
+    fn offsets(&self, offsets: Offsets) {
+        for (tp, o) in offsets {
+            self.offset(tp, o);
+        }
+    }
+    /// After `put` fails with a retriable error, how long to wait before the same batch is put
+    /// again (Kafka's `timeout(ms)`); it applies to the next retry only. Without it the runtime
+    /// backs off from 100 ms, doubling to 10 s.
+    fn timeout(&self, timeout_ms: u64);
     /// The partitions currently assigned to this task.
     fn assignment(&self) -> Vec<TopicPartition>;
     /// Stops fetching from these partitions until resumed.

@@ -6,20 +6,64 @@ use crate::record::{OffsetMap, RecordMetadata, SourceRecord};
 use async_trait::async_trait;
 use std::sync::Arc;
 
-/// Reads the last committed offsets of this connector's source partitions.
+/// Reads the last committed offsets of this connector's source partitions
+/// (`OffsetStorageReader`).
 #[async_trait]
 pub trait OffsetStorageReader: Send + Sync {
     /// The committed offset of `partition`, if any.
     async fn offset(&self, partition: &OffsetMap) -> Result<Option<OffsetMap>>;
+
+    /// The committed offsets of many partitions in one call, in the order asked, `None` for a
+    /// partition with no committed offset. The default asks for each in turn.
+    async fn offsets(&self, partitions: &[OffsetMap]) -> Result<Vec<(OffsetMap, Option<OffsetMap>)>> {
+        let mut out = Vec::with_capacity(partitions.len());
+        for p in partitions {
+            out.push((p.clone(), self.offset(p).await?));
+        }
+        Ok(out)
+    }
 }
 
-/// What the runtime hands a source task at start.
+/// What the runtime hands a source task at start (`SourceTaskContext`). Opaque: the runtime
+/// may give it more (a transaction context for exactly-once sources) without breaking tasks.
 #[derive(Clone)]
 pub struct SourceTaskContext {
+    config: ConfigMap,
+    offset_reader: Arc<dyn OffsetStorageReader>,
+}
+
+impl SourceTaskContext {
+    /// A context for a task with `config` whose offsets `offset_reader` reads; the runtime
+    /// makes these, and so can a task's own unit tests.
+    pub fn new(config: ConfigMap, offset_reader: Arc<dyn OffsetStorageReader>) -> Self {
+        Self { config, offset_reader }
+    }
+
     /// The task's configuration.
-    pub config: ConfigMap,
-    /// Committed offsets, to resume where the last run stopped.
-    pub offset_reader: Arc<dyn OffsetStorageReader>,
+    pub fn configs(&self) -> &ConfigMap {
+        &self.config
+    }
+
+    /// The reader of the connector's committed offsets.
+    pub fn offset_storage_reader(&self) -> Arc<dyn OffsetStorageReader> {
+        self.offset_reader.clone()
+    }
+
+    /// The committed offset of one source partition, to resume where the last run stopped.
+    pub async fn offset(&self, partition: &OffsetMap) -> Result<Option<OffsetMap>> {
+        self.offset_reader.offset(partition).await
+    }
+
+    /// The committed offsets of many source partitions (a JDBC task's tables) in one call.
+    pub async fn offsets(&self, partitions: &[OffsetMap]) -> Result<Vec<(OffsetMap, Option<OffsetMap>)>> {
+        self.offset_reader.offsets(partitions).await
+    }
+}
+
+impl std::fmt::Debug for SourceTaskContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceTaskContext").field("config", &self.config).finish_non_exhaustive()
+    }
 }
 
 /// A source task. The runtime drives it from one async task:

@@ -154,6 +154,7 @@ mod tests {
         fn pause(&self, _p: &[TopicPartition]) {}
         fn resume(&self, _p: &[TopicPartition]) {}
         fn request_commit(&self) {}
+        fn timeout(&self, _ms: u64) {}
     }
 
     fn record(value: Value) -> SinkRecord {

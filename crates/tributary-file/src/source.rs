@@ -125,7 +125,7 @@ impl SourceTask for FileStreamSourceTask {
     }
 
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
-        let parsed = config_def().parse(&context.config).map_err(|e| ConnectError::config(e.to_string()))?;
+        let parsed = config_def().parse(context.configs()).map_err(|e| ConnectError::config(e.to_string()))?;
         self.filename = parsed.string(FILE_CONFIG).filter(|f| !f.is_empty()).map(str::to_owned);
         let mut lines = Lines {
             topic: parsed.string(TOPIC_CONFIG).map(str::trim).unwrap_or_default().into(),
@@ -135,7 +135,7 @@ impl SourceTask for FileStreamSourceTask {
         };
         if let Some(f) = &self.filename {
             lines.partition = Arc::new(OffsetMap::from([("filename", Value::String(f.clone()))]));
-            if let Some(offset) = context.offset_reader.offset(&lines.partition).await? {
+            if let Some(offset) = context.offset(&lines.partition).await? {
                 match offset.get("position").and_then(Value::as_i64) {
                     Some(p) if p >= 0 => lines.position = p as u64,
                     Some(_) | None if offset.get("position").is_none_or(Value::is_null) => {}
@@ -236,7 +236,7 @@ mod tests {
     fn ctx(file: &str, batch: &str, offset: Option<i64>) -> SourceTaskContext {
         let config: ConfigMap = [("file", file), ("topic", "t"), ("batch.size", batch)].iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
         let off = offset.map(|p| OffsetMap::from([("position", Value::Int64(p))]));
-        SourceTaskContext { config, offset_reader: Arc::new(Offsets(off)) }
+        SourceTaskContext::new(config, Arc::new(Offsets(off)))
     }
 
     fn lines(records: &[SourceRecord]) -> Vec<String> {

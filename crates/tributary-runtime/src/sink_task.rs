@@ -91,6 +91,8 @@ struct ContextState {
     pause: Vec<TopicPartition>,
     resume: Vec<TopicPartition>,
     commit_requested: bool,
+    /// Set by `timeout(ms)`: the wait before the next redelivery of a failed batch.
+    redelivery_timeout: Option<Duration>,
 }
 
 /// The [`SinkTaskContext`] given to a sink task.
@@ -118,6 +120,9 @@ impl SinkTaskContext for WorkerSinkTaskContext {
     }
     fn request_commit(&self) {
         lock(&self.state).commit_requested = true;
+    }
+    fn timeout(&self, timeout_ms: u64) {
+        lock(&self.state).redelivery_timeout = Some(Duration::from_millis(timeout_ms));
     }
     fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
         Some(self.reporter.clone())
@@ -370,7 +375,7 @@ impl SinkTaskRunner {
             };
             // `put` runs on every iteration, empty batches included, as in Kafka: sinks that
             // flush on time rather than on volume rely on it.
-            self.put_with_retry(to_put, cancel).await?;
+            self.put_with_retry(to_put, context, cancel).await?;
             if let Some(trace) = lock(&context.reporter.failure).take() {
                 return Err(ConnectError::fatal(format!("a record reported by the task exceeded the error tolerance: {trace}")));
             }
@@ -489,18 +494,25 @@ impl SinkTaskRunner {
         self.errors.report(&raw, Stage::Transformation, class, error).await.map(|()| None)
     }
 
-    async fn put_with_retry(&mut self, batch: &[SinkRecord], cancel: &CancellationToken) -> Result<(), ConnectError> {
+    /// Puts the batch, putting it again after a retriable error: after the task's own
+    /// `timeout(ms)` when it set one, else with a backoff of 100 ms doubling to 10 s.
+    async fn put_with_retry(&mut self, batch: &[SinkRecord], context: &WorkerSinkTaskContext, cancel: &CancellationToken) -> Result<(), ConnectError> {
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.task.put(batch).await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_retriable() => {
-                    tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "retriable error from put; redelivering the batch");
+                    let wait = lock(&context.state).redelivery_timeout.take();
+                    let wait = wait.unwrap_or_else(|| {
+                        let b = backoff;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                        b
+                    });
+                    tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, retry_in = ?wait, "retriable error from put; redelivering the batch");
                     tokio::select! {
                         _ = cancel.cancelled() => return Err(ConnectError::retriable("stopped while redelivering a batch")),
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = tokio::time::sleep(wait) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
                 Err(e) => return Err(e),
             }

@@ -16,14 +16,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tributary_api::{ConfigMap, ConnectorType, PluginType};
 
-use crate::connector_calls::CONNECTOR_CALL_TIMEOUT;
+use crate::connector_calls::{ConnectorInstance, ReconfigurationRequests, CONNECTOR_CALL_TIMEOUT};
 
 struct ConnectorEntry {
     config: ConfigMap,
     kind: ConnectorKind,
     target: TargetState,
     task_configs: Vec<ConfigMap>,
-    instance: Option<ConnectorType>,
+    instance: Option<ConnectorInstance>,
     tasks: Vec<TaskHandle>,
 }
 
@@ -94,11 +94,19 @@ pub struct StandaloneHerder {
     connectors: std::sync::Mutex<BTreeMap<String, Arc<Slot>>>,
     ready: AtomicBool,
     loggers: Option<Arc<dyn crate::loggers::LoggerControl>>,
+    reconfigurations: Arc<ReconfigurationRequests>,
 }
 
 impl StandaloneHerder {
     pub fn new(worker: Arc<Worker>, cluster_id: String) -> Self {
-        Self { worker, cluster_id, connectors: std::sync::Mutex::new(BTreeMap::new()), ready: AtomicBool::new(false), loggers: None }
+        Self {
+            worker,
+            cluster_id,
+            connectors: std::sync::Mutex::new(BTreeMap::new()),
+            ready: AtomicBool::new(false),
+            loggers: None,
+            reconfigurations: Arc::default(),
+        }
     }
 
     /// Lets `/admin/loggers` change this process's log levels.
@@ -163,7 +171,7 @@ impl StandaloneHerder {
     }
 
     async fn try_start_connector_instance(&self, name: &str, entry: &mut ConnectorEntry) -> Result<Vec<ConfigMap>, RuntimeError> {
-        let (instance, configs) = crate::connector_calls::start_instance(&self.worker, name, &entry.config).await?;
+        let (instance, configs) = crate::connector_calls::start_instance(&self.worker, name, &entry.config, &self.reconfigurations).await?;
         entry.instance = Some(instance);
         Ok(configs)
     }
@@ -172,7 +180,7 @@ impl StandaloneHerder {
         let tc = self.worker.providers.resolve(entry.task_configs.get(id as usize)?);
         let connector_config = self.worker.providers.resolve(&entry.config);
         let paused = entry.target == TargetState::Paused;
-        let started = match entry.instance.as_ref()? {
+        let started = match entry.instance.as_ref()?.connector() {
             ConnectorType::Source(c) => self.worker.start_source_task(name, id, c.create_task(), tc, &connector_config, paused),
             ConnectorType::Sink(c) => self.worker.start_sink_task(name, id, c.create_task(), tc, &connector_config, paused),
         };
@@ -234,20 +242,79 @@ impl StandaloneHerder {
 }
 
 impl StandaloneHerder {
-    /// Starts the supervisor that restarts FAILED tasks of started connectors with backoff
-    /// (`task.restart.*`; beyond Kafka). It holds only a weak reference: it ends with the herder.
-    pub fn spawn_task_supervisor(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    /// Starts the supervisor: it applies connectors' reconfiguration requests
+    /// (`request_task_reconfiguration`) and restarts FAILED tasks of started connectors with
+    /// backoff (`task.restart.*`; beyond Kafka). It holds only a weak reference: it ends with
+    /// the herder.
+    pub fn spawn_supervisor(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let herder = Arc::downgrade(self);
+        let requests = self.reconfigurations.clone();
         tokio::spawn(async move {
             let mut tracker = crate::task_restarts::RestartTracker::default();
             let mut tick = tokio::time::interval(Duration::from_millis(250));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
-                let Some(herder) = herder.upgrade() else { return };
-                herder.supervise_once(&mut tracker).await;
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let Some(herder) = herder.upgrade() else { return };
+                        herder.supervise_once(&mut tracker).await;
+                    }
+                    names = requests.next() => {
+                        let Some(herder) = herder.upgrade() else { return };
+                        for name in names {
+                            // On its own task: a connector busy in plugin code delays only itself.
+                            let herder = herder.clone();
+                            tokio::spawn(async move { herder.reconfigure(&name).await });
+                        }
+                    }
+                }
             }
         })
+    }
+
+    /// Asks a connector for its task configs again and applies them when they changed.
+    async fn reconfigure(&self, name: &str) {
+        let Ok(slot) = self.slot(name) else { return };
+        let mut guard = slot.lock().await;
+        let entry = &mut *guard;
+        if entry.target == TargetState::Stopped {
+            return;
+        }
+        let Some(instance) = entry.instance.take() else { return };
+        let (instance, result) = crate::connector_calls::regenerate_task_configs(&self.worker, name, &entry.config, instance).await;
+        entry.instance = instance;
+        match result {
+            Ok(configs) if configs == entry.task_configs => {}
+            Ok(configs) => {
+                tracing::info!(connector = name, tasks = configs.len(), "connector reconfigured its tasks");
+                self.apply_task_configs(name, entry, configs).await;
+            }
+            Err(e) => {
+                tracing::error!(connector = name, error = %e, "reconfiguration failed");
+                self.worker.connector_status(name, State::Failed, Some(e.to_string()));
+            }
+        }
+    }
+
+    /// Replaces a running connector's task configs: tasks whose config changed restart,
+    /// surplus tasks stop, new ones start; the others keep running.
+    async fn apply_task_configs(&self, name: &str, entry: &mut ConnectorEntry, configs: Vec<ConfigMap>) {
+        let old = std::mem::replace(&mut entry.task_configs, configs);
+        let changed = |id: u32| old.get(id as usize) != entry.task_configs.get(id as usize);
+        let (to_stop, kept): (Vec<TaskHandle>, Vec<TaskHandle>) = std::mem::take(&mut entry.tasks).into_iter().partition(|h| changed(h.id));
+        entry.tasks = kept;
+        self.worker.stop_tasks(name, to_stop).await;
+        for id in entry.task_configs.len() as u32..old.len() as u32 {
+            self.worker.status.delete(name, Some(id));
+        }
+        for id in 0..entry.task_configs.len() as u32 {
+            if changed(id) {
+                if let Some(h) = self.start_task(name, entry, id) {
+                    entry.tasks.push(h);
+                }
+            }
+        }
+        entry.tasks.sort_by_key(|h| h.id);
     }
 
     async fn supervise_once(self: &Arc<Self>, tracker: &mut crate::task_restarts::RestartTracker) {

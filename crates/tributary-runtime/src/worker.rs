@@ -17,7 +17,7 @@ use crate::worker_config::WorkerConfig;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tributary_api::config::with_prefix;
-use tributary_api::{ConfigMap, ConnectError, Converter, HeaderConverter, SinkTask, SourceTask, SourceTaskContext};
+use tributary_api::{ConfigMap, ConnectError, Converter, HeaderConverter, OffsetStorageReader, SinkTask, SourceTask, SourceTaskContext};
 
 /// A running task: cancel it, then join it.
 pub struct TaskHandle {
@@ -116,6 +116,11 @@ impl Worker {
         ))
     }
 
+    /// The reader of a source connector's committed offsets, for its tasks and the connector.
+    pub fn offset_reader(&self, connector: &str) -> Arc<dyn OffsetStorageReader> {
+        Arc::new(ConnectorOffsetReader { connector: connector.to_owned(), store: self.offset_store.clone(), codec: self.codec.clone() })
+    }
+
     /// Starts a source task: `start` then the loop, on a thread of its own (`spawn_isolated`). Clients and
     /// converters are built first, so a bad config fails here, synchronously.
     pub fn start_source_task(
@@ -149,10 +154,7 @@ impl Worker {
             partitions: int("topic.creation.default.partitions"),
             replication_factor: int("topic.creation.default.replication.factor"),
         };
-        let context = SourceTaskContext {
-            config: task_config,
-            offset_reader: Arc::new(ConnectorOffsetReader { connector: connector.to_owned(), store: self.offset_store.clone(), codec: self.codec.clone() }),
-        };
+        let context = SourceTaskContext::new(task_config, self.offset_reader(connector));
         let (offset_store, codec) = (self.offset_store.clone(), self.codec.clone());
         let topic_tracker = self.config.topic_tracking_enable.then(|| self.status.clone());
         let (flush_interval, flush_timeout) = (self.config.offset_flush_interval, self.config.offset_flush_timeout);

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tributary_api::config::{ConfigKey, ConfigType, Importance};
 use tributary_api::{
-    ConfigDef, ConfigMap, ConnectError, Connector, ConnectorPlugin, ConnectorType, PluginType, SinkConnector, SinkRecord, SinkTask, SinkTaskContext, Value,
+    ConfigDef, ConfigMap, ConnectError, Connector, ConnectorPlugin, ConnectorType, PluginType, SinkConnector, SinkRecord, SinkTask, SinkTaskContext,
+    TopicPartition, Value,
 };
 use tributary_runtime::config_providers::ConfigProviders;
 use tributary_runtime::herder::Herder;
@@ -49,6 +50,8 @@ impl Connector for FlakySinkConnector {
             .define(s("block.on.value"))
             .define(s("ignore.headers"))
             .define(s("write.headers"))
+            .define(s("retry.timeout.ms"))
+            .define(s("rewind.after"))
     }
     async fn start(&mut self, config: ConfigMap) -> tributary_api::Result<()> {
         self.config = config;
@@ -76,6 +79,10 @@ struct FlakySinkTask {
     config: ConfigMap,
     context: Option<Arc<dyn SinkTaskContext>>,
     failures_left: usize,
+    /// When the last failed `put` returned, to measure the wait before the batch came back.
+    failed_at: Option<Instant>,
+    written: usize,
+    rewound: bool,
 }
 
 impl FlakySinkTask {
@@ -104,8 +111,21 @@ impl SinkTask for FlakySinkTask {
         if records.is_empty() {
             return Ok(());
         }
+        let context = self.context.clone().expect("started");
+        if let Some(failed_at) = self.failed_at.take() {
+            // The redelivery wait, as `timeout.ms` asked, for the test to check.
+            let waited = failed_at.elapsed().as_millis();
+            let path = format!("{}.waits", self.config.get("file").cloned().unwrap_or_default());
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| ConnectError::fatal(e.to_string()))?;
+            writeln!(f, "{waited}").map_err(|e| ConnectError::fatal(e.to_string()))?;
+        }
         if self.failures_left > 0 {
             self.failures_left -= 1;
+            if let Some(ms) = self.config.get("retry.timeout.ms").and_then(|t| t.parse().ok()) {
+                context.timeout(ms);
+                assert_eq!(context.assignment(), [TopicPartition::new(&*records[0].topic, 0)], "the task's assignment");
+            }
+            self.failed_at = Some(Instant::now());
             return Err(ConnectError::retriable("the external system is busy"));
         }
         let mut lines = String::new();
@@ -137,6 +157,13 @@ impl SinkTask for FlakySinkTask {
         let path = self.config.get("file").cloned().unwrap_or_default();
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| ConnectError::fatal(e.to_string()))?;
         f.write_all(lines.as_bytes()).map_err(|e| ConnectError::fatal(e.to_string()))?;
+        self.written += records.len();
+        let rewind_after: Option<usize> = self.config.get("rewind.after").and_then(|n| n.parse().ok());
+        if !self.rewound && rewind_after.is_some_and(|n| self.written >= n) {
+            // Consume the partition again from its start, as a sink that lost its own writes would.
+            self.rewound = true;
+            context.offsets([(TopicPartition::new(&*records[0].topic, 0), 0)].into_iter().collect());
+        }
         Ok(())
     }
     async fn stop(&mut self) -> tributary_api::Result<()> {
@@ -256,6 +283,29 @@ async fn transient_put_failures_are_retried_with_no_loss() {
     assert_eq!(lines(&out), expected(30, &[]), "in order, none lost, none twice");
     wait_for("the offsets committed", Duration::from_secs(30), || committed("connect-transient", &topic) == Some(30)).await;
     assert_eq!(task_state(&h, "transient").await.0, State::Running);
+    h.stop().await;
+}
+
+/// `timeout(ms)` sets the wait before a failed batch comes back (twice 700 ms here, where the
+/// runtime's own backoff would be 100 then 200 ms), and `offsets` rewinds the partition: every
+/// record is written twice, in order, and the commit ends at the end of the partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_sets_its_redelivery_timeout_and_rewinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("sf-context");
+    produce(&bootstrap(), &topic, 20).await;
+    let h = herder(dir.path(), &[]).await;
+    let out = dir.path().join("out.txt");
+    create(&h, "context", &topic, &out, &[("fail.first.puts", "2"), ("retry.timeout.ms", "700"), ("rewind.after", "20")]).await;
+    wait_for("every record twice", Duration::from_secs(60), || lines(&out).len() >= 40).await;
+    let once = expected(20, &[]);
+    assert_eq!(lines(&out), [once.clone(), once].concat(), "written, rewound to 0, written again");
+    let waits: Vec<u128> = lines(&dir.path().join("out.txt.waits")).iter().map(|w| w.parse().unwrap()).collect();
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert!(waits.iter().all(|w| (700..2000).contains(w)), "each redelivery waited the task's timeout: {waits:?}");
+    wait_for("the offsets committed", Duration::from_secs(30), || committed("connect-context", &topic) == Some(20)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(lines(&out).len(), 40, "nothing written a third time");
     h.stop().await;
 }
 

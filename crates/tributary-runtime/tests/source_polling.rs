@@ -32,7 +32,7 @@ impl SourceTask for SlowSourceTask {
         "test".into()
     }
     async fn start(&mut self, context: SourceTaskContext) -> tributary_api::Result<()> {
-        self.topic = context.config.get("topic").cloned().unwrap_or_default();
+        self.topic = context.configs().get("topic").cloned().unwrap_or_default();
         Ok(())
     }
     async fn poll(&mut self) -> tributary_api::Result<Vec<SourceRecord>> {

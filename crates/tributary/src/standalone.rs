@@ -123,7 +123,7 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
         admin: std::sync::Mutex::new(Some(admin)),
     });
     let herder = Arc::new(StandaloneHerder::new(worker, cluster_id.clone()).with_logger_control(loggers));
-    let _supervisor = herder.spawn_task_supervisor();
+    let _supervisor = herder.spawn_supervisor();
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let rest = tokio::spawn(rest_server.serve(herder.clone(), async move {

@@ -6,6 +6,7 @@
 //! run under one lock (`running`), plugin calls on threads of their own under timeouts.
 
 use crate::connector_calls;
+use crate::connector_calls::{ConnectorInstance, ReconfigurationRequests};
 use crate::distributed::assignor::{self, ClusterSnapshot, IncrementalCooperativeAssignor, Member, Work};
 use crate::distributed::config_log::ConfigLog;
 use crate::distributed::config_state::ClusterConfigState;
@@ -47,7 +48,7 @@ impl GroupView {
 }
 
 struct ConnectorRun {
-    instance: Option<ConnectorType>,
+    instance: Option<ConnectorInstance>,
     config: ConfigMap,
     target: TargetState,
 }
@@ -91,6 +92,8 @@ pub struct DistributedHerder {
     /// (revocations received, revocations carried out), counted by rebalance: the next
     /// JoinGroup waits until revoked work has stopped, so no two workers run it at once.
     stops: tokio::sync::watch::Sender<(u64, u64)>,
+    /// Connectors running here that asked for their task configs to be generated again.
+    reconfigurations: Arc<ReconfigurationRequests>,
 }
 
 struct Hooks(Weak<DistributedHerder>);
@@ -132,6 +135,7 @@ impl DistributedHerder {
             leader_writes: tokio::sync::Mutex::new(()),
             me: std::sync::OnceLock::new(),
             stops: tokio::sync::watch::Sender::new((0, 0)),
+            reconfigurations: Arc::default(),
             config,
         });
         let _ = herder.me.set(Arc::downgrade(&herder));
@@ -214,6 +218,13 @@ impl DistributedHerder {
                     group.rejoin("scheduled rebalance");
                 }
                 _ = tick.tick() => self.periodic().await,
+                names = self.reconfigurations.next() => {
+                    for name in names {
+                        // On its own task: a connector busy in plugin code delays only itself.
+                        let herder = self.clone();
+                        tokio::spawn(async move { herder.reconfigure(&name).await });
+                    }
+                }
             }
         }
         self.stop_everything().await;
@@ -446,7 +457,7 @@ impl DistributedHerder {
         match c.target {
             TargetState::Stopped => self.worker.connector_status(name, State::Stopped, None),
             TargetState::Paused => self.worker.connector_status(name, State::Paused, None),
-            TargetState::Started => match connector_calls::start_instance(&self.worker, name, &c.config).await {
+            TargetState::Started => match connector_calls::start_instance(&self.worker, name, &c.config, &self.reconfigurations).await {
                 Ok((instance, configs)) => {
                     run.instance = Some(instance);
                     self.worker.connector_status(name, State::Running, None);
@@ -459,6 +470,37 @@ impl DistributedHerder {
             },
         }
         running.connectors.insert(name.to_owned(), run);
+    }
+
+    /// Asks a connector running here for its task configs again and publishes them when they
+    /// changed; the config topic then restarts the tasks whose config changed, wherever they run.
+    async fn reconfigure(&self, name: &str) {
+        let mut running = self.running.lock().await;
+        let Some(run) = running.connectors.get_mut(name) else { return };
+        if run.target != TargetState::Started {
+            return;
+        }
+        let Some(instance) = run.instance.take() else { return };
+        let config = run.config.clone();
+        let (instance, result) = connector_calls::regenerate_task_configs(&self.worker, name, &config, instance).await;
+        if let Some(run) = running.connectors.get_mut(name) {
+            run.instance = instance;
+        }
+        match result {
+            Ok(configs) => {
+                let changed = self
+                    .config_log
+                    .with(|s| s.connectors.get(name).is_some_and(|c| c.inconsistent || c.tasks != configs || c.tasks_from_config.as_ref() != Some(&c.config)));
+                if changed {
+                    tracing::info!(connector = name, tasks = configs.len(), "connector reconfigured its tasks");
+                    self.publish_task_configs(name, configs);
+                }
+            }
+            Err(e) => {
+                tracing::error!(connector = name, error = %e, "reconfiguration failed");
+                self.worker.connector_status(name, State::Failed, Some(e.to_string()));
+            }
+        }
     }
 
     fn start_task(&self, running: &mut Running, snapshot: &ClusterConfigState, name: &str, id: u32) {
