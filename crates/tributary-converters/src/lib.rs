@@ -11,7 +11,22 @@ pub use header::SimpleHeaderConverter;
 pub use json::JsonConverter;
 pub use string::StringConverter;
 
-use tributary_api::{Converter, HeaderConverter};
+use tributary_api::{Converter, ConverterPlugin, HeaderConverter, HeaderConverterPlugin, PluginSet};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// This crate's plugins: three converters, and four header converters (the three, and
+/// `SimpleHeaderConverter`), as Kafka lists them.
+pub fn plugins() -> PluginSet {
+    PluginSet::new()
+        .with_converter(ConverterPlugin { class: BYTE_ARRAY_CONVERTER_CLASS, version: VERSION, create: || Box::new(ByteArrayConverter) })
+        .with_converter(ConverterPlugin { class: JSON_CONVERTER_CLASS, version: VERSION, create: || Box::<JsonConverter>::default() })
+        .with_converter(ConverterPlugin { class: STRING_CONVERTER_CLASS, version: VERSION, create: || Box::new(StringConverter) })
+        .with_header_converter(HeaderConverterPlugin { class: BYTE_ARRAY_CONVERTER_CLASS, version: VERSION, create: || Box::new(ByteArrayConverter) })
+        .with_header_converter(HeaderConverterPlugin { class: JSON_CONVERTER_CLASS, version: VERSION, create: || Box::<JsonConverter>::default() })
+        .with_header_converter(HeaderConverterPlugin { class: SIMPLE_HEADER_CONVERTER_CLASS, version: VERSION, create: || Box::new(SimpleHeaderConverter) })
+        .with_header_converter(HeaderConverterPlugin { class: STRING_CONVERTER_CLASS, version: VERSION, create: || Box::new(StringConverter) })
+}
 
 pub const JSON_CONVERTER_CLASS: &str = "org.apache.kafka.connect.json.JsonConverter";
 pub const STRING_CONVERTER_CLASS: &str = "org.apache.kafka.connect.storage.StringConverter";

@@ -10,7 +10,7 @@ mod source;
 pub use sink::{FileStreamSinkConnector, FileStreamSinkTask};
 pub use source::{FileStreamSourceConnector, FileStreamSourceTask};
 
-use tributary_api::{ConnectorPlugin, ConnectorType, PluginType};
+use tributary_api::{ConnectorPlugin, ConnectorType, PluginSet, PluginType};
 
 /// `file`: the file to read or write; unset means stdin / stdout.
 pub const FILE_CONFIG: &str = "file";
@@ -24,19 +24,18 @@ pub const DEFAULT_BATCH_SIZE: i32 = 2000;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The connector plugins of this crate.
-pub fn plugins() -> Vec<ConnectorPlugin> {
-    vec![
-        ConnectorPlugin {
+pub fn plugins() -> PluginSet {
+    PluginSet::new()
+        .with_connector(ConnectorPlugin {
             class: "org.apache.kafka.connect.file.FileStreamSourceConnector",
             version: VERSION,
             plugin_type: PluginType::Source,
             create: || ConnectorType::Source(Box::<FileStreamSourceConnector>::default()),
-        },
-        ConnectorPlugin {
+        })
+        .with_connector(ConnectorPlugin {
             class: "org.apache.kafka.connect.file.FileStreamSinkConnector",
             version: VERSION,
             plugin_type: PluginType::Sink,
             create: || ConnectorType::Sink(Box::<FileStreamSinkConnector>::default()),
-        },
-    ]
+        })
 }

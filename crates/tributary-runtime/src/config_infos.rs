@@ -10,6 +10,7 @@ use crate::transformation_chain::TransformationChain;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use tributary_api::config::{ConfigKey, ConfigType, Importance, ValidatedValue};
+use tributary_api::plugin::class_matches;
 use tributary_api::{ConfigDef, ConfigMap, ConnectorType, PluginType, SinkMeta, SourceMeta};
 
 /// `ConfigKeyInfo`: one key's definition.
@@ -97,7 +98,7 @@ pub struct PluginInfo {
 }
 
 /// Definitions of the `transforms.<alias>.*` and `predicates.<alias>.*` keys a config uses.
-fn alias_defs(config: &ConfigMap) -> ConfigDef {
+fn alias_defs(plugins: &Plugins, config: &ConfigMap) -> ConfigDef {
     let aliases = |key: &str| -> Vec<String> {
         config.get(key).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
     };
@@ -131,7 +132,7 @@ fn alias_defs(config: &ConfigMap) -> ConfigDef {
                     .default_value("false")
                     .group(group.clone(), 2),
             );
-        if let Some(plugin) = config.get(&format!("{prefix}type")).and_then(|t| tributary_transforms::transformation(t)) {
+        if let Some(plugin) = config.get(&format!("{prefix}type")).and_then(|t| plugins.transformation(t)) {
             for k in (plugin.source)().config_def().keys() {
                 def = def.define(renamed(k, &prefix, &group));
             }
@@ -142,7 +143,7 @@ fn alias_defs(config: &ConfigMap) -> ConfigDef {
         def = def.define(
             ConfigKey::new(format!("{prefix}type"), ConfigType::Class, Importance::High, "Class for the 'predicates' predicate.").group(group.clone(), 0),
         );
-        if let Some(plugin) = config.get(&format!("{prefix}type")).and_then(|t| tributary_transforms::predicate(t)) {
+        if let Some(plugin) = config.get(&format!("{prefix}type")).and_then(|t| plugins.predicate(t)) {
             for k in (plugin.source)().config_def().keys() {
                 def = def.define(renamed(k, &prefix, &group));
             }
@@ -193,7 +194,7 @@ fn validate_resolved(plugins: &Plugins, config: &ConfigMap) -> Result<ConfigInfo
         ConnectorType::Source(c) => (connector_config::source_def(), c.config_def(), c.validate(config)),
         ConnectorType::Sink(c) => (connector_config::sink_def(), c.config_def(), c.validate(config)),
     };
-    let framework = framework.merge(&alias_defs(config));
+    let framework = framework.merge(&alias_defs(plugins, config));
     let mut values: IndexMap<String, ValidatedValue> = IndexMap::new();
     for v in framework.validate(config).into_iter().chain(own_values) {
         values.insert(v.name.clone(), v);
@@ -203,8 +204,8 @@ fn validate_resolved(plugins: &Plugins, config: &ConfigMap) -> Result<ConfigInfo
     extra.extend(plugins.client_override_policy().errors(config));
     extra.extend(
         match plugin.plugin_type {
-            PluginType::Sink => TransformationChain::<SinkMeta>::from_config(config).err(),
-            _ => TransformationChain::<SourceMeta>::from_config(config).err(),
+            PluginType::Sink => TransformationChain::<SinkMeta>::from_config(plugins, config).err(),
+            _ => TransformationChain::<SourceMeta>::from_config(plugins, config).err(),
         }
         .unwrap_or_default(),
     );
@@ -243,21 +244,11 @@ pub fn plugin_infos(plugins: &Plugins, connectors_only: bool) -> Vec<PluginInfo>
         .map(|p| PluginInfo { class: p.class.into(), type_: p.plugin_type.name().into(), version: Some(p.version.into()) })
         .collect();
     if !connectors_only {
-        let version = Some(crate::VERSION.to_owned());
-        for class in tributary_converters::converter_classes() {
-            if tributary_converters::new_converter(class).is_some() {
-                out.push(PluginInfo { class: (*class).into(), type_: PluginType::Converter.name().into(), version: version.clone() });
-            }
-            if tributary_converters::new_header_converter(class).is_some() {
-                out.push(PluginInfo { class: (*class).into(), type_: PluginType::HeaderConverter.name().into(), version: version.clone() });
-            }
-        }
-        for t in tributary_transforms::transformations() {
-            out.push(PluginInfo { class: t.class.into(), type_: PluginType::Transformation.name().into(), version: Some(t.version.into()) });
-        }
-        for p in tributary_transforms::predicates() {
-            out.push(PluginInfo { class: p.class.into(), type_: PluginType::Predicate.name().into(), version: Some(p.version.into()) });
-        }
+        let info = |class: &str, kind: PluginType, version: &str| PluginInfo { class: class.into(), type_: kind.name().into(), version: Some(version.into()) };
+        out.extend(plugins.converters().iter().map(|c| info(c.class, PluginType::Converter, c.version)));
+        out.extend(plugins.header_converters().iter().map(|c| info(c.class, PluginType::HeaderConverter, c.version)));
+        out.extend(plugins.transformations().iter().map(|t| info(t.class, PluginType::Transformation, t.version)));
+        out.extend(plugins.predicates().iter().map(|p| info(p.class, PluginType::Predicate, p.version)));
     }
     out.sort_by(|a, b| (&a.class, &a.type_).cmp(&(&b.class, &b.type_)));
     out
@@ -271,14 +262,14 @@ pub fn plugin_config(plugins: &Plugins, name: &str) -> Result<Vec<ConfigKeyInfo>
             ConnectorType::Source(c) => c.config_def().merge(&connector_config::source_def()),
             ConnectorType::Sink(c) => c.config_def().merge(&connector_config::sink_def()),
         }
-    } else if let Some(t) = tributary_transforms::transformation(name) {
+    } else if let Some(t) = plugins.transformation(name) {
         (t.source)().config_def()
-    } else if let Some(p) = tributary_transforms::predicate(name) {
+    } else if let Some(p) = plugins.predicate(name) {
         (p.source)().config_def()
-    } else if let Some(c) = tributary_converters::new_converter(name) {
-        c.config_def()
-    } else if let Some(c) = tributary_converters::new_header_converter(name) {
-        c.config_def()
+    } else if let Some(c) = plugins.converters().iter().find(|c| class_matches(c.class, name)) {
+        (c.create)().config_def()
+    } else if let Some(c) = plugins.header_converters().iter().find(|c| class_matches(c.class, name)) {
+        (c.create)().config_def()
     } else {
         return Err(RuntimeError::NotFound(format!("Unknown plugin {name}.")));
     };
@@ -302,7 +293,7 @@ mod tests {
     #[test]
     fn validate_reports_errors_under_their_keys() {
         let infos = validate_configs(
-            &Plugins::default(),
+            &Plugins::new(tributary_plugins::builtin()),
             &cfg(&[
                 ("connector.class", "FileStreamSink"),
                 ("name", "s"),
@@ -329,7 +320,7 @@ mod tests {
 
     #[test]
     fn plugin_listing_and_configs() {
-        let p = Plugins::default();
+        let p = Plugins::new(tributary_plugins::builtin());
         assert_eq!(plugin_infos(&p, true).len(), 2);
         let all = plugin_infos(&p, false);
         assert!(all.iter().any(|i| i.class == "org.apache.kafka.connect.transforms.Cast$Value" && i.type_ == "transformation"));

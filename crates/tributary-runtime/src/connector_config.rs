@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn sink_needs_exactly_one_of_topics_and_regex() {
-        let p = Plugins::default();
+        let p = Plugins::new(tributary_plugins::builtin());
         let err = validate(&p, &cfg(&[("name", "s"), ("connector.class", "FileStreamSink")])).unwrap_err().to_string();
         assert!(
             err.starts_with("Connector configuration is invalid and contains the following 1 error(s):\nMust configure one of topics or topics.regex\n"),
@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn source_errors_list_every_bad_key() {
-        let p = Plugins::default();
+        let p = Plugins::new(tributary_plugins::builtin());
         let err = validate(&p, &cfg(&[("name", ""), ("connector.class", "FileStreamSource"), ("tasks.max", "0")])).unwrap_err().to_string();
         assert!(err.contains("following 3 error(s)"), "{err}");
         // Kafka's messages as they are: each already names its key.
@@ -268,9 +268,9 @@ mod tests {
 
     #[test]
     fn unknown_class_lists_available_connectors() {
-        let err = validate(&Plugins::default(), &cfg(&[("name", "x"), ("connector.class", "Nope")])).unwrap_err().to_string();
+        let err = validate(&Plugins::new(tributary_plugins::builtin()), &cfg(&[("name", "x"), ("connector.class", "Nope")])).unwrap_err().to_string();
         assert!(err.contains("available connectors are"), "{err}");
-        let err = validate(&Plugins::default(), &cfg(&[("name", "x")])).unwrap_err().to_string();
+        let err = validate(&Plugins::new(tributary_plugins::builtin()), &cfg(&[("name", "x")])).unwrap_err().to_string();
         assert!(err.contains("contains no connector type"), "{err}");
     }
 }

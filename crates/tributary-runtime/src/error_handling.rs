@@ -288,16 +288,6 @@ fn jitter(max: Duration) -> Duration {
     Duration::from_millis(u64::from(nanos) % max_ms)
 }
 
-/// Kafka's name for a converter class given as a full or simple name.
-pub fn converter_class_name(name: &str) -> String {
-    let name = name.trim();
-    tributary_converters::converter_classes()
-        .iter()
-        .find(|c| **c == name || c.rsplit('.').next() == Some(name))
-        .map(|c| (*c).to_owned())
-        .unwrap_or_else(|| name.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,11 +359,5 @@ mod tests {
         assert_eq!(err.message(), "Tolerance exceeded in error handler");
         let all = ErrorReporter::without_dlq("c", 0, ErrorHandling::from_config(&cfg(&[("errors.tolerance", "all"), ("errors.log.enable", "true")])));
         all.report(&RawRecord::default(), Stage::ValueConverter, "x", ConnectError::data("bad")).await.expect("all skips");
-    }
-
-    #[test]
-    fn converter_names_are_kafkas() {
-        assert_eq!(converter_class_name("JsonConverter"), "org.apache.kafka.connect.json.JsonConverter");
-        assert_eq!(converter_class_name("com.example.Other"), "com.example.Other");
     }
 }

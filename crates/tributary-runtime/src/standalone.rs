@@ -717,7 +717,7 @@ mod tests {
         };
         let worker = Worker {
             config,
-            plugins: Plugins::default().with_connector(stuck),
+            plugins: Plugins::new(tributary_plugins::builtin()).with_connector(stuck),
             providers: Default::default(),
             worker_id: "w:1".into(),
             offset_store: Arc::new(FileOffsetStore::open(dir.path().join("o")).unwrap()),

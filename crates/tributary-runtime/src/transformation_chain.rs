@@ -2,18 +2,19 @@
 //! each guarded by an optional predicate (`transforms.<alias>.predicate`, `.negate`).
 
 use crate::error::RuntimeError;
+use crate::plugins::Plugins;
 use tributary_api::config::{with_prefix, ValidatedValue};
 use tributary_api::{ConfigMap, ConnectError, ConnectRecord, Predicate, RecordMeta, SinkMeta, SourceMeta, Transformation};
-use tributary_transforms::{PredicatePlugin, TransformPlugin};
+use tributary_api::{PredicatePlugin, TransformationPlugin};
 
 /// Record metadata types a chain can be built for: sources and sinks.
 pub trait ChainMeta: RecordMeta {
-    fn transformation(plugin: &TransformPlugin) -> Box<dyn Transformation<Self>>;
+    fn transformation(plugin: &TransformationPlugin) -> Box<dyn Transformation<Self>>;
     fn predicate(plugin: &PredicatePlugin) -> Box<dyn Predicate<Self>>;
 }
 
 impl ChainMeta for SourceMeta {
-    fn transformation(plugin: &TransformPlugin) -> Box<dyn Transformation<Self>> {
+    fn transformation(plugin: &TransformationPlugin) -> Box<dyn Transformation<Self>> {
         (plugin.source)()
     }
     fn predicate(plugin: &PredicatePlugin) -> Box<dyn Predicate<Self>> {
@@ -22,7 +23,7 @@ impl ChainMeta for SourceMeta {
 }
 
 impl ChainMeta for SinkMeta {
-    fn transformation(plugin: &TransformPlugin) -> Box<dyn Transformation<Self>> {
+    fn transformation(plugin: &TransformationPlugin) -> Box<dyn Transformation<Self>> {
         (plugin.sink)()
     }
     fn predicate(plugin: &PredicatePlugin) -> Box<dyn Predicate<Self>> {
@@ -72,17 +73,17 @@ fn plugin_type<'a>(config: &'a ConfigMap, key: &str, errors: &mut Vec<String>) -
 
 impl<M: ChainMeta> TransformationChain<M> {
     /// Builds and configures the chain, collecting every configuration error.
-    pub fn from_config(config: &ConfigMap) -> Result<Self, Vec<String>> {
+    pub fn from_config(plugins: &Plugins, config: &ConfigMap) -> Result<Self, Vec<String>> {
         let mut errors = Vec::new();
         let mut predicates: Vec<(String, Option<PredicatePlugin>)> = Vec::new();
         for alias in aliases(config, "predicates", &mut errors) {
             let key = format!("predicates.{alias}.type");
             let plugin = plugin_type(config, &key, &mut errors).and_then(|t| {
-                let p = tributary_transforms::predicate(t);
+                let p = plugins.predicate(t).copied();
                 if p.is_none() {
                     errors.push(format!(
                         "{key}: Invalid value {t} for configuration {key}: Class {t} could not be found. Available predicates: {}",
-                        available_predicates()
+                        available(plugins.predicates().iter().map(|p| p.class))
                     ));
                 }
                 p
@@ -96,10 +97,10 @@ impl<M: ChainMeta> TransformationChain<M> {
             let Some(t) = plugin_type(config, &key, &mut errors) else {
                 continue;
             };
-            let Some(plugin) = tributary_transforms::transformation(t) else {
+            let Some(plugin) = plugins.transformation(t).copied() else {
                 errors.push(format!(
                     "{key}: Invalid value {t} for configuration {key}: Class {t} could not be found. Available transformations: {}",
-                    available_transformations()
+                    available(plugins.transformations().iter().map(|p| p.class))
                 ));
                 continue;
             };
@@ -211,17 +212,13 @@ fn prefixed_errors(values: &[ValidatedValue], prefix: &str) -> Vec<String> {
     out
 }
 
-fn available_transformations() -> String {
-    tributary_transforms::transformations().iter().map(|p| p.class).collect::<Vec<_>>().join(", ")
-}
-
-fn available_predicates() -> String {
-    tributary_transforms::predicates().iter().map(|p| p.class).collect::<Vec<_>>().join(", ")
+fn available<'a>(classes: impl Iterator<Item = &'a str>) -> String {
+    classes.collect::<Vec<_>>().join(", ")
 }
 
 /// Builds a chain, turning its errors into one config error.
-pub fn build<M: ChainMeta>(config: &ConfigMap) -> Result<TransformationChain<M>, RuntimeError> {
-    TransformationChain::from_config(config).map_err(|e| RuntimeError::Config(e.join("; ")))
+pub fn build<M: ChainMeta>(plugins: &Plugins, config: &ConfigMap) -> Result<TransformationChain<M>, RuntimeError> {
+    TransformationChain::from_config(plugins, config).map_err(|e| RuntimeError::Config(e.join("; ")))
 }
 
 #[cfg(test)]
@@ -249,18 +246,21 @@ mod tests {
 
     #[test]
     fn applies_in_order_with_predicates() {
-        let chain: TransformationChain<SinkMeta> = TransformationChain::from_config(&cfg(&[
-            ("transforms", "route,drop"),
-            ("transforms.route.type", "org.apache.kafka.connect.transforms.RegexRouter"),
-            ("transforms.route.regex", "a.*"),
-            ("transforms.route.replacement", "routed"),
-            ("transforms.drop.type", "Filter"),
-            ("transforms.drop.predicate", "isRouted"),
-            ("transforms.drop.negate", "true"),
-            ("predicates", "isRouted"),
-            ("predicates.isRouted.type", "TopicNameMatches"),
-            ("predicates.isRouted.pattern", "routed"),
-        ]))
+        let chain: TransformationChain<SinkMeta> = TransformationChain::from_config(
+            &Plugins::new(tributary_plugins::builtin()),
+            &cfg(&[
+                ("transforms", "route,drop"),
+                ("transforms.route.type", "org.apache.kafka.connect.transforms.RegexRouter"),
+                ("transforms.route.regex", "a.*"),
+                ("transforms.route.replacement", "routed"),
+                ("transforms.drop.type", "Filter"),
+                ("transforms.drop.predicate", "isRouted"),
+                ("transforms.drop.negate", "true"),
+                ("predicates", "isRouted"),
+                ("predicates.isRouted.type", "TopicNameMatches"),
+                ("predicates.isRouted.pattern", "routed"),
+            ]),
+        )
         .unwrap();
         assert_eq!(&*chain.apply(rec("abc")).unwrap().unwrap().topic, "routed", "routed, so kept");
         assert!(chain.apply(rec("xyz")).unwrap().is_none(), "not routed, so the negated filter drops it");
@@ -268,12 +268,10 @@ mod tests {
 
     #[test]
     fn every_config_error_is_reported() {
-        let errors = TransformationChain::<SourceMeta>::from_config(&cfg(&[
-            ("transforms", "a,b,c,c"),
-            ("transforms.a.type", "Nope"),
-            ("transforms.c.type", "RegexRouter"),
-            ("transforms.c.negate", "true"),
-        ]))
+        let errors = TransformationChain::<SourceMeta>::from_config(
+            &Plugins::new(tributary_plugins::builtin()),
+            &cfg(&[("transforms", "a,b,c,c"), ("transforms.a.type", "Nope"), ("transforms.c.type", "RegexRouter"), ("transforms.c.negate", "true")]),
+        )
         .err()
         .unwrap();
         let all = errors.join("\n");

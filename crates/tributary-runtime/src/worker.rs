@@ -107,7 +107,7 @@ impl Worker {
         let (kc, kcfg) = pick("key.converter", &self.config.key_converter);
         let (vc, vcfg) = pick("value.converter", &self.config.value_converter);
         let (hc, hcfg) = pick("header.converter", &self.config.header_converter);
-        let names = [kc.as_str(), vc.as_str(), hc.as_str()].map(crate::error_handling::converter_class_name);
+        let names = [kc.as_str(), vc.as_str(), hc.as_str()].map(|c| self.plugins.converter_class_name(c));
         Ok((
             self.plugins.new_converter(&kc, &kcfg, true)?,
             self.plugins.new_converter(&vc, &vcfg, false)?,
@@ -133,12 +133,12 @@ impl Worker {
         paused: bool,
     ) -> Result<TaskHandle, RuntimeError> {
         let (key_converter, value_converter, header_converter, converter_classes) = self.converters(connector_config)?;
-        let fallback_converter = self.plugins.new_converter(
-            tributary_converters::JSON_CONVERTER_CLASS,
-            &ConfigMap::from([("schemas.enable".to_owned(), "false".to_owned())]),
-            false,
-        )?;
-        let chain = transformation_chain::build(connector_config)?;
+        // The runtime's own JSON, not a plugin: present in every build.
+        let mut fallback_converter: Box<dyn Converter> = Box::<tributary_converters::JsonConverter>::default();
+        fallback_converter
+            .configure(&ConfigMap::from([("schemas.enable".to_owned(), "false".to_owned())]), false)
+            .map_err(|e| RuntimeError::Config(format!("the fallback JsonConverter: {e}")))?;
+        let chain = transformation_chain::build(&self.plugins, connector_config)?;
         let error_handling = ErrorHandling::from_config(connector_config);
         let worker_config = self.config.clone();
         let producer_config = kafka::producer_config(&self.config, connector, id, connector_config)?;
@@ -215,7 +215,7 @@ impl Worker {
         paused: bool,
     ) -> Result<TaskHandle, RuntimeError> {
         let (key_converter, value_converter, header_converter, converter_classes) = self.converters(connector_config)?;
-        let chain = transformation_chain::build(connector_config)?;
+        let chain = transformation_chain::build(&self.plugins, connector_config)?;
         let error_handling = ErrorHandling::from_config(connector_config);
         let worker_config = self.config.clone();
         let group_id = kafka::sink_group_id(connector, connector_config);

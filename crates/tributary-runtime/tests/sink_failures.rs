@@ -217,7 +217,7 @@ async fn herder(dir: &std::path::Path, extra: &[(&str, &str)]) -> Arc<Standalone
     let config = WorkerConfig::parse(props).unwrap();
     let worker = Arc::new(Worker {
         config,
-        plugins: Plugins::default().with_connector(flaky_plugin()),
+        plugins: Plugins::new(tributary_plugins::builtin()).with_connector(flaky_plugin()),
         providers: ConfigProviders::default(),
         worker_id: "test:0".into(),
         offset_store: Arc::new(FileOffsetStore::open(dir.join("offsets")).unwrap()),

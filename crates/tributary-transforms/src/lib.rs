@@ -26,39 +26,22 @@ pub use router::{RegexRouter, TimestampRouter};
 pub use timestamp_converter::TimestampConverter;
 pub use util::Side;
 
-use tributary_api::{Predicate, SinkMeta, SourceMeta, Transformation};
+use tributary_api::PluginSet;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Describes a transformation plugin.
-#[derive(Clone, Copy)]
-pub struct TransformPlugin {
-    /// Kafka's class name, e.g. `org.apache.kafka.connect.transforms.InsertField$Value`.
-    pub class: &'static str,
-    pub version: &'static str,
-    pub source: fn() -> Box<dyn Transformation<SourceMeta>>,
-    pub sink: fn() -> Box<dyn Transformation<SinkMeta>>,
-}
+pub use tributary_api::plugin::class_matches;
+pub use tributary_api::{PredicatePlugin, TransformationPlugin};
 
-/// Describes a predicate plugin.
-#[derive(Clone, Copy)]
-pub struct PredicatePlugin {
-    pub class: &'static str,
-    pub version: &'static str,
-    pub source: fn() -> Box<dyn Predicate<SourceMeta>>,
-    pub sink: fn() -> Box<dyn Predicate<SinkMeta>>,
-}
-
-/// True when `name` is the class name or its name without the package
-/// (`InsertField$Value`), as users write them in `transforms.<alias>.type`.
-pub fn class_matches(class: &str, name: &str) -> bool {
-    let name = name.trim();
-    name == class || class.rsplit('.').next() == Some(name)
+/// This crate's plugins: every transformation and predicate shipped with Apache Kafka.
+pub fn plugins() -> PluginSet {
+    let set = transformations().into_iter().fold(PluginSet::new(), PluginSet::with_transformation);
+    predicates().into_iter().fold(set, PluginSet::with_predicate)
 }
 
 macro_rules! transform {
     ($class:literal, $make:expr) => {
-        TransformPlugin {
+        TransformationPlugin {
             class: concat!("org.apache.kafka.connect.transforms.", $class),
             version: VERSION,
             source: || Box::new($make),
@@ -79,7 +62,7 @@ macro_rules! predicate {
 }
 
 /// Every transformation shipped with Apache Kafka, sorted by class name.
-pub fn transformations() -> Vec<TransformPlugin> {
+pub fn transformations() -> Vec<TransformationPlugin> {
     let mut all = vec![
         transform!("Cast$Key", Cast::new(Side::Key)),
         transform!("Cast$Value", Cast::new(Side::Value)),
@@ -122,7 +105,7 @@ pub fn predicates() -> Vec<PredicatePlugin> {
 }
 
 /// The transformation named by `name` (class name or simple name).
-pub fn transformation(name: &str) -> Option<TransformPlugin> {
+pub fn transformation(name: &str) -> Option<TransformationPlugin> {
     transformations().into_iter().find(|p| class_matches(p.class, name))
 }
 

@@ -2,7 +2,9 @@
 
 use super::*;
 use std::collections::BTreeMap;
-use tributary_api::{ConfigMap, ConnectRecord, OffsetMap, Schema, SchemaBuilder, SchemaRef, SinkMeta, SinkRecord, SourceMeta, SourceRecord, Struct, Value};
+use tributary_api::{
+    ConfigMap, ConnectRecord, OffsetMap, Schema, SchemaBuilder, SchemaRef, SinkMeta, SinkRecord, SourceMeta, SourceRecord, Struct, Transformation, Value,
+};
 
 fn cfg(pairs: &[(&str, &str)]) -> ConfigMap {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>()

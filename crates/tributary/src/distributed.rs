@@ -22,7 +22,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
-pub async fn run(worker_file: &str, loggers: Arc<crate::logging::Loggers>) -> ExitCode {
+pub async fn run(worker_file: &str, plugins: Plugins, loggers: Arc<crate::logging::Loggers>) -> ExitCode {
     let started = std::time::Instant::now();
     let text = match std::fs::read_to_string(worker_file) {
         Ok(t) => t,
@@ -95,7 +95,7 @@ pub async fn run(worker_file: &str, loggers: Arc<crate::logging::Loggers>) -> Ex
     let worker_id = config.worker_id();
     let url = format!("{}://{worker_id}/", cluster.advertised_listener.as_deref().unwrap_or("http"));
     let rest_addrs = rest_server.local_addrs();
-    let plugins = Plugins::default().with_client_override_policy(config.client_override_policy);
+    let plugins = plugins.with_client_override_policy(config.client_override_policy);
     let worker = Arc::new(Worker {
         config,
         plugins,

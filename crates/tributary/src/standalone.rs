@@ -20,7 +20,7 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<crate::logging::Loggers>) -> ExitCode {
+pub async fn run(worker_file: &str, connector_files: &[String], plugins: Plugins, loggers: Arc<crate::logging::Loggers>) -> ExitCode {
     let started = std::time::Instant::now();
     let text = match std::fs::read_to_string(worker_file) {
         Ok(t) => t,
@@ -37,7 +37,7 @@ pub async fn run(worker_file: &str, connector_files: &[String], loggers: Arc<cra
     let Some(offsets_file) = config.offset_storage_file.clone() else {
         return fail(1, format!("Invalid worker configuration: Missing required configuration \"{OFFSET_STORAGE_FILE}\" which has no default value."));
     };
-    let plugins = Plugins::default().with_client_override_policy(config.client_override_policy);
+    let plugins = plugins.with_client_override_policy(config.client_override_policy);
     let providers = match ConfigProviders::from_worker_config(config.originals()) {
         Ok(p) => p,
         Err(e) => return fail(1, e),

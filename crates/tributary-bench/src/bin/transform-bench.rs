@@ -49,7 +49,8 @@ fn chain() -> TransformationChain<SinkMeta> {
         ("transforms.route.replacement", "$1-clean"),
     ];
     let config: ConfigMap = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    match TransformationChain::from_config(&config) {
+    let plugins = tributary_runtime::plugins::Plugins::new(tributary_plugins::builtin());
+    match TransformationChain::from_config(&plugins, &config) {
         Ok(c) => c,
         Err(e) => panic!("bench chain config: {e:?}"),
     }

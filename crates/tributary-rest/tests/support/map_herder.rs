@@ -9,12 +9,17 @@ use tributary_runtime::status::State;
 use tributary_runtime::RuntimeError;
 
 /// A herder holding configs in a map: enough to check the HTTP contract.
-#[derive(Default)]
 pub struct MapHerder {
     configs: Mutex<BTreeMap<String, ConfigMap>>,
     plugins: tributary_runtime::plugins::Plugins,
     /// Makes `validate` block this long, like a connector whose validate calls a slow system.
     pub validate_delay: Option<std::time::Duration>,
+}
+
+impl Default for MapHerder {
+    fn default() -> Self {
+        Self { configs: Mutex::default(), plugins: tributary_runtime::plugins::Plugins::new(tributary_plugins::builtin()), validate_delay: None }
+    }
 }
 
 #[async_trait]

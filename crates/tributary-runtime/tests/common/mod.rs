@@ -52,7 +52,7 @@ pub async fn distributed(plugin: ConnectorPlugin) -> (Arc<DistributedHerder>, to
     let offsets = Arc::new(KafkaOffsetStore::start(&config, &cluster.offset_topic.name, &format!("{group}-offsets")).await.expect("offset store"));
     let worker = Arc::new(Worker {
         config,
-        plugins: Plugins::default().with_connector(plugin),
+        plugins: Plugins::new(tributary_plugins::builtin()).with_connector(plugin),
         providers: ConfigProviders::default(),
         worker_id: "127.0.0.1:1".into(),
         offset_store: offsets.clone(),
@@ -125,7 +125,7 @@ pub fn standalone(plugin: ConnectorPlugin, extra: &[(&str, &str)]) -> (Arc<Stand
     props.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let worker = Arc::new(Worker {
         config: WorkerConfig::parse(props).expect("worker config"),
-        plugins: Plugins::default().with_connector(plugin),
+        plugins: Plugins::new(tributary_plugins::builtin()).with_connector(plugin),
         providers: ConfigProviders::default(),
         worker_id: "test:0".into(),
         offset_store: Arc::new(FileOffsetStore::open(dir.path().join("offsets")).expect("offset store")),
