@@ -1,7 +1,16 @@
 //! Converters between Connect data and the bytes in Kafka (`org.apache.kafka.connect.storage.Converter`).
 //!
 //! Converters are synchronous and do no IO per record: they sit on the hot path. A converter
-//! that needs remote data (a schema registry) keeps it behind a cache of its own.
+//! that needs remote data (a Schema Registry's schemas and ids) keeps it behind a cache of its
+//! own (both ways: schema → id for `from_connect_data`, id → schema for `to_connect_data`) and,
+//! on a miss, fetches with a blocking call bounded by a timeout. That is safe: converters run
+//! only on their task's own thread (the task's loop, on a runtime of its own), so a miss
+//! delays that task alone, once per schema. Use a client that blocks without an async runtime
+//! of its own (a plain HTTP client, or a thread the converter owns that it waits on): a client
+//! that starts or drops a tokio runtime inside the task's runtime panics. A retriable
+//! [`crate::ConnectError`] from a failed fetch gets the connector's retries
+//! (`errors.retry.timeout`). `crates/tributary-runtime/tests/converter_fetch.rs` is such a
+//! converter, end to end.
 
 use crate::config::{ConfigDef, ConfigMap};
 use crate::data::Value;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use tributary_api::config::{ConfigKey, ConfigType, Importance};
-use tributary_api::{ConfigDef, ConfigMap, Connector, ConnectorPlugin, SourceConnector, SourceTask};
+use tributary_api::{ConfigDef, ConfigMap, Connector, ConnectorPlugin, PluginSet, SourceConnector, SourceTask};
 use tributary_runtime::config_providers::ConfigProviders;
 use tributary_runtime::distributed::distributed_config::DistributedConfig;
 use tributary_runtime::distributed::herder::DistributedHerder;
@@ -112,6 +112,11 @@ impl<T: SourceTask + Default + 'static> SourceConnector for OneTaskSource<T> {
 /// A standalone herder with `plugin`, on the test broker, with String converters and the
 /// worker settings `extra`; its offsets live in the returned directory.
 pub fn standalone(plugin: ConnectorPlugin, extra: &[(&str, &str)]) -> (Arc<StandaloneHerder>, tempfile::TempDir) {
+    standalone_with(PluginSet::new().with_connector(plugin), extra)
+}
+
+/// [`standalone`] with a set of plugins (connectors, converters, ...) beside the built-in ones.
+pub fn standalone_with(plugins: PluginSet, extra: &[(&str, &str)]) -> (Arc<StandaloneHerder>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut props: ConfigMap = [
         ("bootstrap.servers".to_owned(), bootstrap()),
@@ -125,7 +130,7 @@ pub fn standalone(plugin: ConnectorPlugin, extra: &[(&str, &str)]) -> (Arc<Stand
     props.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let worker = Arc::new(Worker {
         config: WorkerConfig::parse(props).expect("worker config"),
-        plugins: Plugins::new(tributary_plugins::builtin()).with_connector(plugin),
+        plugins: Plugins::new(tributary_plugins::builtin()).with(plugins),
         providers: ConfigProviders::default(),
         worker_id: "test:0".into(),
         offset_store: Arc::new(FileOffsetStore::open(dir.path().join("offsets")).expect("offset store")),
