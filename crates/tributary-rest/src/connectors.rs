@@ -131,7 +131,7 @@ async fn put_task_configs(
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    use tributary_runtime::distributed::rest_client::{SIGNATURE_ALGORITHM_HEADER, SIGNATURE_HEADER};
+    use tributary_distributed::rest_client::{SIGNATURE_ALGORITHM_HEADER, SIGNATURE_HEADER};
     let header = |h: &str| headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let signature = match (header(SIGNATURE_ALGORITHM_HEADER), header(SIGNATURE_HEADER)) {
         (Some(a), Some(s)) => Some((a, s)),

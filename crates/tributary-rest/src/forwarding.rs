@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
-use tributary_runtime::distributed::rest_client;
+use tributary_distributed::rest_client;
 
 use crate::error::ApiError;
 

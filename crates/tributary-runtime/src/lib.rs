@@ -11,7 +11,6 @@ pub mod config_infos;
 pub mod config_providers;
 pub mod connector_calls;
 pub mod connector_config;
-pub mod distributed;
 pub mod error;
 pub mod error_handling;
 pub mod herder;

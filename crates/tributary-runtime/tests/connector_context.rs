@@ -27,8 +27,11 @@ use tributary_runtime::status::State;
 /// Task starts, by connector name: the tables each started task was given.
 static STARTS: Mutex<BTreeMap<String, Vec<String>>> = Mutex::new(BTreeMap::new());
 
+/// The tables of every task start, sorted: tasks that start together start in any order.
 fn starts(connector: &str) -> Vec<String> {
-    STARTS.lock().expect("starts lock").get(connector).cloned().unwrap_or_default()
+    let mut starts = STARTS.lock().expect("starts lock").get(connector).cloned().unwrap_or_default();
+    starts.sort();
+    starts
 }
 
 fn read_tables(file: &str) -> String {

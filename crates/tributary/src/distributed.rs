@@ -4,11 +4,11 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use tributary_distributed::distributed_config::DistributedConfig;
+use tributary_distributed::herder::DistributedHerder;
+use tributary_distributed::internal_topics;
+use tributary_distributed::offset_log::KafkaOffsetStore;
 use tributary_runtime::config_providers::ConfigProviders;
-use tributary_runtime::distributed::distributed_config::DistributedConfig;
-use tributary_runtime::distributed::herder::DistributedHerder;
-use tributary_runtime::distributed::internal_topics;
-use tributary_runtime::distributed::offset_log::KafkaOffsetStore;
 use tributary_runtime::offset_store::OffsetCodec;
 use tributary_runtime::plugins::Plugins;
 use tributary_runtime::properties;

@@ -2,7 +2,7 @@
 //! configs, target states, committed task configs, the session key and restart requests.
 //! Pure: the config log feeds it, the herder reads snapshots of it and compares them.
 
-use crate::distributed::records::{ConfigRecord, TargetState};
+use crate::records::{ConfigRecord, TargetState};
 use std::collections::BTreeMap;
 use tributary_api::ConfigMap;
 

@@ -426,7 +426,7 @@ mod tests {
             session_timeout: Duration::from_secs(6),
             rebalance_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(1),
-            security: super::super::group_wire::GroupSecurity::plaintext(),
+            security: crate::group_wire::GroupSecurity::plaintext(),
         }
     }
 

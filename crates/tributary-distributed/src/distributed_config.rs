@@ -1,12 +1,12 @@
 //! The distributed worker's own keys (`DistributedConfig`), with Kafka Connect's names and
 //! defaults except where a default is ours on purpose (documented on the constant).
 
-use crate::distributed::connect_protocol::Protocol;
-use crate::error::RuntimeError;
-use crate::worker_config::WorkerConfig;
+use crate::connect_protocol::Protocol;
 use std::time::Duration;
 use tributary_api::config::{with_prefix, ConfigKey, ConfigType, Importance, Validator};
 use tributary_api::{ConfigDef, ConfigMap};
+use tributary_runtime::error::RuntimeError;
+use tributary_runtime::worker_config::WorkerConfig;
 
 pub const GROUP_ID: &str = "group.id";
 pub const CONFIG_TOPIC: &str = "config.storage.topic";

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tributary_runtime::distributed::group_client::{GroupEvent, GroupHooks, GroupMember, GroupSettings, LeaderInput};
+use tributary_distributed::group_client::{GroupEvent, GroupHooks, GroupMember, GroupSettings, LeaderInput};
 
 const SESSION: Duration = Duration::from_millis(6000);
 const HEARTBEAT: Duration = Duration::from_millis(500);
@@ -63,7 +63,7 @@ impl Member {
             session_timeout: SESSION,
             rebalance_timeout: Duration::from_secs(10),
             heartbeat_interval: HEARTBEAT,
-            security: tributary_runtime::distributed::GroupSecurity::plaintext(),
+            security: tributary_distributed::GroupSecurity::plaintext(),
         };
         let client = GroupMember::spawn(settings, hooks.clone());
         Member { name: name.to_string(), hooks, client, id: String::new() }

@@ -1,14 +1,14 @@
 //! The config topic (`KafkaConfigBackingStore`): every record folded into a
 //! [`ClusterConfigState`], and the write sequences Kafka uses for each change.
 
-use crate::distributed::config_state::ClusterConfigState;
-use crate::distributed::kafka_log::KafkaBasedLog;
-use crate::distributed::records::{ConfigRecord, TargetState};
-use crate::error::RuntimeError;
-use crate::worker_config::WorkerConfig;
+use crate::config_state::ClusterConfigState;
+use crate::kafka_log::KafkaBasedLog;
+use crate::records::{ConfigRecord, TargetState};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tributary_api::ConfigMap;
+use tributary_runtime::error::RuntimeError;
+use tributary_runtime::worker_config::WorkerConfig;
 
 /// How long a write sequence may take, as Kafka's 30 s timer.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -53,7 +53,7 @@ impl ConfigLog {
             }),
         )
         .await?;
-        crate::distributed::internal_topics::check_config_topic_partitions(topic, log.partition_count())?;
+        crate::internal_topics::check_config_topic_partitions(topic, log.partition_count())?;
         Ok(Self { log, state, changed })
     }
 

@@ -2,23 +2,23 @@
 //! Reads come from this worker's view of the config and status topics. Writes that only the
 //! leader may make answer `RequestTarget` on a follower, and the REST layer forwards them.
 
-use crate::connector_config::{self, NAME};
-use crate::distributed::assignor::Work;
-use crate::distributed::connect_protocol::Protocol;
-use crate::distributed::herder::DistributedHerder;
-use crate::distributed::records::TargetState as StoredTarget;
-use crate::distributed::rest_client;
-use crate::error::RuntimeError;
-use crate::herder::{
-    ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo, TaskState,
-};
-use crate::offsets_api;
-use crate::status::State;
+use crate::assignor::Work;
+use crate::connect_protocol::Protocol;
+use crate::herder::DistributedHerder;
+use crate::records::TargetState as StoredTarget;
+use crate::rest_client;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tributary_api::{ConfigMap, PluginType};
+use tributary_runtime::connector_config::{self, NAME};
+use tributary_runtime::error::RuntimeError;
+use tributary_runtime::herder::{
+    ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo, TaskState,
+};
+use tributary_runtime::offsets_api;
+use tributary_runtime::status::State;
 
 /// Percent-encodes a connector name for a URL path segment.
 pub fn encode_path(name: &str) -> String {
@@ -68,11 +68,11 @@ impl DistributedHerder {
         }
     }
 
-    fn connector_state(&self, name: &str) -> Result<crate::distributed::config_state::ConnectorConfigState, RuntimeError> {
+    fn connector_state(&self, name: &str) -> Result<crate::config_state::ConnectorConfigState, RuntimeError> {
         self.config_log.with(|s| s.connectors.get(name).cloned()).ok_or_else(|| RuntimeError::ConnectorNotFound(name.to_owned()))
     }
 
-    fn info(&self, name: &str, c: &crate::distributed::config_state::ConnectorConfigState) -> ConnectorInfo {
+    fn info(&self, name: &str, c: &crate::config_state::ConnectorConfigState) -> ConnectorInfo {
         ConnectorInfo {
             name: name.to_owned(),
             config: c.config.clone(),
@@ -101,12 +101,12 @@ impl Herder for DistributedHerder {
         ServerInfo::new(&self.cluster_id)
     }
 
-    fn plugins(&self) -> &crate::plugins::Plugins {
+    fn plugins(&self) -> &tributary_runtime::plugins::Plugins {
         &self.worker.plugins
     }
 
-    fn validate_connector_config(&self, config: &ConfigMap) -> Result<crate::config_infos::ConfigInfos, RuntimeError> {
-        crate::config_infos::validate_with_providers(&self.worker.plugins, &self.worker.providers, config)
+    fn validate_connector_config(&self, config: &ConfigMap) -> Result<tributary_runtime::config_infos::ConfigInfos, RuntimeError> {
+        tributary_runtime::config_infos::validate_with_providers(&self.worker.plugins, &self.worker.providers, config)
     }
 
     async fn connectors(&self) -> Vec<String> {
@@ -172,7 +172,7 @@ impl Herder for DistributedHerder {
         self.require_leader()?;
         let (worker, to_check) = (self.worker.clone(), config.clone());
         let check = tokio::task::spawn_blocking(move || connector_config::validate_with_providers(&worker.plugins, &worker.providers, &to_check));
-        match tokio::time::timeout(crate::connector_calls::CONNECTOR_CALL_TIMEOUT, check).await {
+        match tokio::time::timeout(tributary_runtime::connector_calls::CONNECTOR_CALL_TIMEOUT, check).await {
             Ok(Ok(result)) => result?,
             Ok(Err(panic)) => return Err(RuntimeError::Other(format!("validation of connector {name} failed: {panic}"))),
             Err(_) => return Err(RuntimeError::Other(format!("Request timed out: validation of connector {name} did not finish in time"))),
@@ -347,7 +347,7 @@ impl Herder for DistributedHerder {
         self.ready.load(Ordering::SeqCst)
     }
 
-    fn logger_control(&self) -> Option<Arc<dyn crate::loggers::LoggerControl>> {
+    fn logger_control(&self) -> Option<Arc<dyn tributary_runtime::loggers::LoggerControl>> {
         self.loggers.clone()
     }
 }

@@ -1,10 +1,10 @@
 //! Worker-to-worker HTTP (`RestClient`): forwarding a user's write to the leader, and a
 //! follower's task configs to the leader, signed with the session key (KIP-507).
 
-use crate::error::RuntimeError;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use std::time::Duration;
+use tributary_runtime::error::RuntimeError;
 
 /// Header carrying the base64 HMAC of the body.
 pub const SIGNATURE_HEADER: &str = "X-Connect-Authorization";

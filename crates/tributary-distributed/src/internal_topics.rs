@@ -3,12 +3,12 @@
 //! must be compacted, and the config topic must have exactly one partition. The messages are
 //! Kafka's, so operators find the same advice.
 
-use crate::distributed::distributed_config::TopicSettings;
-use crate::error::RuntimeError;
-use crate::kafka::Admin;
+use crate::distributed_config::TopicSettings;
 use rdkafka::admin::{AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::error::RDKafkaErrorCode;
 use std::time::Duration;
+use tributary_runtime::error::RuntimeError;
+use tributary_runtime::kafka::Admin;
 
 /// Creates the topic if absent, then checks it. Returns whether it was created.
 pub async fn ensure(admin: &Admin, topic: &TopicSettings) -> Result<bool, RuntimeError> {

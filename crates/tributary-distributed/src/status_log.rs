@@ -2,14 +2,14 @@
 //! it, everybody's are read from it into the worker's [`StatusStore`], so every worker answers
 //! `/status` the same way.
 
-use crate::distributed::kafka_log::KafkaBasedLog;
-use crate::distributed::records::{StatusRecord, StatusValue};
-use crate::error::RuntimeError;
-use crate::status::{State, Status, StatusPublisher, StatusStore};
-use crate::worker_config::WorkerConfig;
+use crate::kafka_log::KafkaBasedLog;
+use crate::records::{StatusRecord, StatusValue};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tributary_runtime::error::RuntimeError;
+use tributary_runtime::status::{State, Status, StatusPublisher, StatusStore};
+use tributary_runtime::worker_config::WorkerConfig;
 
 pub struct StatusLog {
     log: Arc<KafkaBasedLog>,

@@ -5,27 +5,27 @@
 //! One loop task reacts to group events, config topic changes and timers; lifecycle changes
 //! run under one lock (`running`), plugin calls on threads of their own under timeouts.
 
-use crate::connector_calls;
-use crate::connector_calls::{ConnectorInstance, ReconfigurationRequests};
-use crate::distributed::assignor::{self, ClusterSnapshot, IncrementalCooperativeAssignor, Member, Work};
-use crate::distributed::config_log::ConfigLog;
-use crate::distributed::config_state::ClusterConfigState;
-use crate::distributed::connect_protocol::{Assignment, Protocol, WorkerMetadata, NO_ERROR};
-use crate::distributed::distributed_config::DistributedConfig;
-use crate::distributed::group_client::{GroupEvent, GroupHooks, GroupMember, GroupSettings, LeaderInput};
-use crate::distributed::offset_log::KafkaOffsetStore;
-use crate::distributed::records::TargetState;
-use crate::distributed::rest_client;
-use crate::distributed::status_log::StatusLog;
-use crate::error::RuntimeError;
-use crate::status::State;
-use crate::worker::{TaskHandle, Worker};
+use crate::assignor::{self, ClusterSnapshot, IncrementalCooperativeAssignor, Member, Work};
+use crate::config_log::ConfigLog;
+use crate::config_state::ClusterConfigState;
+use crate::connect_protocol::{Assignment, Protocol, WorkerMetadata, NO_ERROR};
+use crate::distributed_config::DistributedConfig;
+use crate::group_client::{GroupEvent, GroupHooks, GroupMember, GroupSettings, LeaderInput};
+use crate::offset_log::KafkaOffsetStore;
+use crate::records::TargetState;
+use crate::rest_client;
+use crate::status_log::StatusLog;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tributary_api::{ConfigMap, ConnectorType};
+use tributary_runtime::connector_calls;
+use tributary_runtime::connector_calls::{ConnectorInstance, ReconfigurationRequests};
+use tributary_runtime::error::RuntimeError;
+use tributary_runtime::status::State;
+use tributary_runtime::worker::{TaskHandle, Worker};
 
 /// What this worker knows about the group.
 #[derive(Debug, Default, Clone)]
@@ -85,7 +85,7 @@ pub struct DistributedHerder {
     rejoin_tx: tokio::sync::mpsc::Sender<String>,
     pub(crate) ready: AtomicBool,
     shutdown: CancellationToken,
-    pub(crate) loggers: Option<Arc<dyn crate::loggers::LoggerControl>>,
+    pub(crate) loggers: Option<Arc<dyn tributary_runtime::loggers::LoggerControl>>,
     /// Serialises the leader's config-topic writes, as Kafka's single herder thread does.
     pub(crate) leader_writes: tokio::sync::Mutex<()>,
     me: std::sync::OnceLock<Weak<Self>>,
@@ -108,7 +108,7 @@ impl DistributedHerder {
         cluster_id: String,
         config: DistributedConfig,
         url: String,
-        loggers: Option<Arc<dyn crate::loggers::LoggerControl>>,
+        loggers: Option<Arc<dyn tributary_runtime::loggers::LoggerControl>>,
     ) -> Result<(Arc<Self>, tokio::task::JoinHandle<()>), RuntimeError> {
         let base = format!("{}-", config.group_id);
         let config_log = ConfigLog::start(&worker.config, &config.config_topic.name, &format!("{base}configs")).await?;
@@ -139,7 +139,7 @@ impl DistributedHerder {
             config,
         });
         let _ = herder.me.set(Arc::downgrade(&herder));
-        let security = crate::kafka::client_security(&herder.worker.config, crate::kafka::ClientScope::Worker, None)?;
+        let security = tributary_runtime::kafka::client_security(&herder.worker.config, tributary_runtime::kafka::ClientScope::Worker, None)?;
         let security = super::group_wire::GroupSecurity::new(security).map_err(RuntimeError::Config)?;
         let settings = GroupSettings {
             bootstrap_servers: herder.worker.config.bootstrap().split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
@@ -509,7 +509,7 @@ impl DistributedHerder {
         if c.target == TargetState::Stopped {
             return;
         }
-        let class = c.config.get(crate::connector_config::CONNECTOR_CLASS).cloned().unwrap_or_default();
+        let class = c.config.get(tributary_runtime::connector_config::CONNECTOR_CLASS).cloned().unwrap_or_default();
         let tc = self.worker.providers.resolve(task_config);
         let connector_config = self.worker.providers.resolve(&c.config);
         let paused = c.target == TargetState::Paused;
@@ -525,7 +525,7 @@ impl DistributedHerder {
             Err(e) => self.worker.status.put_task(
                 name,
                 id,
-                crate::status::Status { state: State::Failed, worker_id: self.worker.worker_id.clone(), trace: Some(e.to_string()) },
+                tributary_runtime::status::Status { state: State::Failed, worker_id: self.worker.worker_id.clone(), trace: Some(e.to_string()) },
             ),
         }
     }
@@ -570,7 +570,7 @@ impl DistributedHerder {
             let key = key.ok_or_else(|| RuntimeError::Other("no session key yet to sign the request with".into()))?;
             headers = rest_client::signature_headers(&key, &body);
         }
-        let url = rest_client::join(&leader, &format!("/connectors/{}/tasks?forward=true", crate::distributed::herder_api::encode_path(name)));
+        let url = rest_client::join(&leader, &format!("/connectors/{}/tasks?forward=true", crate::herder_api::encode_path(name)));
         let response = rest_client::send("POST", &url, &headers, Some(body), Duration::from_secs(30)).await?;
         if response.status >= 400 {
             return Err(RuntimeError::Other(format!("leader answered {}: {}", response.status, String::from_utf8_lossy(&response.body))));
@@ -701,7 +701,7 @@ impl DistributedHerder {
     }
 
     fn task_status(&self, name: &str, id: u32, state: State) {
-        self.worker.status.put_task(name, id, crate::status::Status { state, worker_id: self.worker.worker_id.clone(), trace: None });
+        self.worker.status.put_task(name, id, tributary_runtime::status::Status { state, worker_id: self.worker.worker_id.clone(), trace: None });
     }
 
     fn is_failed(&self, name: &str, task: Option<u32>) -> bool {

@@ -1,14 +1,14 @@
 //! Source offsets in the offsets topic (`KafkaOffsetBackingStore`): the same key and value
 //! bytes as the standalone file, one record per entry, the latest value of a key winning.
 
-use crate::distributed::kafka_log::KafkaBasedLog;
-use crate::error::RuntimeError;
-use crate::offset_store::OffsetBackingStore;
-use crate::worker_config::WorkerConfig;
+use crate::kafka_log::KafkaBasedLog;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tributary_runtime::error::RuntimeError;
+use tributary_runtime::offset_store::OffsetBackingStore;
+use tributary_runtime::worker_config::WorkerConfig;
 
 pub struct KafkaOffsetStore {
     log: KafkaBasedLog,

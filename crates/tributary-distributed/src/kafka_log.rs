@@ -5,8 +5,6 @@
 //! on a thread of its own, which hands each record to the store's callback. "Read to end" asks
 //! the broker for the high watermarks and waits until the poll thread's positions reach them.
 
-use crate::error::RuntimeError;
-use crate::worker_config::WorkerConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -15,6 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tributary_runtime::error::RuntimeError;
+use tributary_runtime::worker_config::WorkerConfig;
 
 /// Called on the poll thread for every record, in offset order per partition.
 pub type RecordCallback = Box<dyn FnMut(&BorrowedMessage<'_>) + Send>;
@@ -39,7 +39,7 @@ pub struct KafkaBasedLog {
 /// Client settings shared by a log's producer and consumer: the worker's bootstrap servers and
 /// its top-level security keys, as Kafka's worker passes them on.
 fn base_config(worker: &WorkerConfig, client_id: &str) -> Result<ClientConfig, RuntimeError> {
-    crate::kafka::worker_client_config(worker, client_id)
+    tributary_runtime::kafka::worker_client_config(worker, client_id)
 }
 
 impl KafkaBasedLog {
