@@ -144,7 +144,19 @@ impl ErrorReporter {
     /// Runs `op`, retrying retriable errors with backoff within `errors.retry.timeout`
     /// (`300 ms × 2^n`, a random delay below `errors.retry.delay.max.ms` once past it).
     pub async fn retry<T>(&self, cancel: &CancellationToken, mut op: impl FnMut() -> Result<T, ConnectError>) -> Result<T, ConnectError> {
-        let mut result = op();
+        let first = op();
+        self.retry_failed(first, cancel, op).await
+    }
+
+    /// [`ErrorReporter::retry`] for an operation whose first attempt already returned `first`
+    /// (the loops try once inline, and come here only when that failed).
+    pub async fn retry_failed<T>(
+        &self,
+        first: Result<T, ConnectError>,
+        cancel: &CancellationToken,
+        mut op: impl FnMut() -> Result<T, ConnectError>,
+    ) -> Result<T, ConnectError> {
+        let mut result = first;
         if !self.config.retries() {
             return result;
         }

@@ -437,16 +437,11 @@ impl SinkTaskRunner {
     async fn handle_failed_conversion(&mut self, f: FailedConversion, cancel: &CancellationToken) -> Result<Option<SinkRecord>, ConnectError> {
         let FailedConversion { raw, mut stage, error } = f;
         let conv = Conv { key: &*self.key_converter, value: &*self.value_converter, header: &*self.header_converter };
-        let mut last = Some(error);
-        if last.as_ref().is_some_and(ConnectError::is_retriable) {
-            let mut first = last.take();
+        let error = if error.is_retriable() {
             let stage_seen = Mutex::new(stage);
             let retried = self
                 .errors
-                .retry(cancel, || {
-                    if let Some(e) = first.take() {
-                        return Err(e);
-                    }
+                .retry_failed(Err(error), cancel, || {
                     conv.convert_raw(&raw).map_err(|(s, e)| {
                         *lock(&stage_seen) = s;
                         e
@@ -456,10 +451,11 @@ impl SinkTaskRunner {
             stage = *lock(&stage_seen);
             match retried {
                 Ok(r) => return Ok(Some(r)),
-                Err(e) => last = Some(e),
+                Err(e) => e,
             }
-        }
-        let error = last.unwrap_or_else(|| ConnectError::fatal("conversion failed"));
+        } else {
+            error
+        };
         self.errors.report(&raw, stage, self.class_of(stage), error).await.map(|()| None)
     }
 
@@ -476,14 +472,7 @@ impl SinkTaskRunner {
         };
         let (class, mut error) = (failure.class, failure.error);
         if let (Some(backup), true) = (backup, error.is_retriable()) {
-            let mut first = Some(error);
-            let retried = self
-                .errors
-                .retry(cancel, || match first.take() {
-                    Some(e) => Err(e),
-                    None => self.chain.apply_reporting(backup.clone()).map_err(|f| f.error),
-                })
-                .await;
+            let retried = self.errors.retry_failed(Err(error), cancel, || self.chain.apply_reporting(backup.clone()).map_err(|f| f.error)).await;
             match retried {
                 Ok(out) => return Ok(out),
                 Err(e) => error = e,

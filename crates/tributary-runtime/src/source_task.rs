@@ -352,14 +352,8 @@ impl SourceTaskRunner {
                 let outcome = match self.chain.apply_reporting(original.clone()) {
                     Ok(out) => Ok(out),
                     Err(f) if f.error.is_retriable() => {
-                        let (chain, mut first) = (&self.chain, Some(f.error));
-                        let retried = self
-                            .errors
-                            .retry(cancel, || match first.take() {
-                                Some(e) => Err(e),
-                                None => chain.apply_reporting(original.clone()).map_err(|f| f.error),
-                            })
-                            .await;
+                        let chain = &self.chain;
+                        let retried = self.errors.retry_failed(Err(f.error), cancel, || chain.apply_reporting(original.clone()).map_err(|f| f.error)).await;
                         retried.map_err(|e| (f.class, e))
                     }
                     Err(f) => Err((f.class, f.error)),
@@ -409,15 +403,14 @@ impl SourceTaskRunner {
             let converted = match convert(&*self.key_converter, &*self.value_converter, &*self.header_converter, &mut parts) {
                 Err((stage, error)) if error.is_retriable() => {
                     let (kc, vc, hc) = (&*self.key_converter, &*self.value_converter, &*self.header_converter);
-                    let (stage_seen, mut first) = (std::sync::Mutex::new(stage), Some(error));
+                    let stage_seen = std::sync::Mutex::new(stage);
                     let retried = self
                         .errors
-                        .retry(cancel, || match first.take() {
-                            Some(e) => Err(e),
-                            None => convert(kc, vc, hc, &mut parts).map_err(|(s, e)| {
+                        .retry_failed(Err(error), cancel, || {
+                            convert(kc, vc, hc, &mut parts).map_err(|(s, e)| {
                                 *stage_seen.lock().unwrap_or_else(|p| p.into_inner()) = s;
                                 e
-                            }),
+                            })
                         })
                         .await;
                     let stage = *stage_seen.lock().unwrap_or_else(|p| p.into_inner());
