@@ -13,11 +13,15 @@ use crate::connector_config::{
 };
 use crate::error::RuntimeError;
 use crate::worker_config::WorkerConfig;
-use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tributary_api::{ConfigMap, ConnectError};
+
+mod dead_letter_queue;
+mod log_reporter;
+
+pub use dead_letter_queue::DeadLetterQueueReporter;
+pub use log_reporter::LogReporter;
 
 /// Where in the pipeline an error happened (Kafka's `Stage`, the DLQ `stage` header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,35 +110,32 @@ pub struct RawRecord {
     pub extra_headers: Vec<(String, String)>,
 }
 
-/// Logs failures and writes them to the dead letter queue; decides whether the task goes on.
+/// Retries, then reports failures (Kafka's `RetryWithToleranceOperator` with its reporters):
+/// logs them ([`LogReporter`]), writes them to the dead letter queue
+/// ([`DeadLetterQueueReporter`]), and decides whether the task goes on.
 pub struct ErrorReporter {
     pub config: ErrorHandling,
     connector: String,
     task_id: u32,
-    dlq: Option<FutureProducer>,
+    log: LogReporter,
+    dlq: Option<DeadLetterQueueReporter>,
 }
-
-/// Every wait on the dead letter queue is bounded.
-const DLQ_SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl ErrorReporter {
     /// Creates the DLQ topic (one partition, as Kafka) and its producer when one is configured.
     pub async fn new(worker: &WorkerConfig, connector: &str, task_id: u32, config: ErrorHandling) -> Result<Self, RuntimeError> {
         let dlq = match &config.dlq {
             None => None,
-            Some(d) => {
-                let admin = crate::kafka::admin_client(worker, &format!("connector-dlq-adminclient-{connector}-{task_id}"))?;
-                crate::kafka::ensure_topic(&admin, &d.topic, 1, i32::from(d.replication_factor)).await?;
-                let c = crate::kafka::dlq_producer_config(worker, connector, task_id)?;
-                Some(c.create().map_err(|e| RuntimeError::kafka(format!("creating the dead letter queue producer of {connector}-{task_id}"), e))?)
-            }
+            Some(d) => Some(DeadLetterQueueReporter::new(worker, connector, task_id, d.clone()).await?),
         };
-        Ok(Self { config, connector: connector.to_owned(), task_id, dlq })
+        let log = LogReporter::new(connector, task_id, config.log_enable, config.log_include_messages);
+        Ok(Self { config, connector: connector.to_owned(), task_id, log, dlq })
     }
 
     /// A reporter with no dead letter queue (tests, and connectors without one).
     pub fn without_dlq(connector: &str, task_id: u32, config: ErrorHandling) -> Self {
-        Self { config: ErrorHandling { dlq: None, ..config }, connector: connector.to_owned(), task_id, dlq: None }
+        let log = LogReporter::new(connector, task_id, config.log_enable, config.log_include_messages);
+        Self { config: ErrorHandling { dlq: None, ..config }, connector: connector.to_owned(), task_id, log, dlq: None }
     }
 
     pub fn has_dlq(&self) -> bool {
@@ -192,103 +193,14 @@ impl ErrorReporter {
     /// letter queue, and returns `Ok` when the record may be skipped (`errors.tolerance=all`),
     /// or the error that fails the task.
     pub async fn report(&self, record: &RawRecord, stage: Stage, class: &str, error: ConnectError) -> Result<(), ConnectError> {
-        if self.config.log_enable {
-            // Kafka's line, with the record's coordinates always (they identify the record, not
-            // its content) and its key and value only with errors.log.include.messages.
-            let mut line = format!(
-                "Error encountered in task {}-{}. Executing stage '{}' with class '{class}', where {} record is {{topic='{}'",
-                self.connector,
-                self.task_id,
-                stage.as_str(),
-                if record.offset.is_some() { "consumed" } else { "source" },
-                record.topic
-            );
-            if let Some(p) = record.partition {
-                line.push_str(&format!(", partition={p}"));
-            }
-            if let Some(o) = record.offset {
-                line.push_str(&format!(", offset={o}"));
-            }
-            if let (Some(ts), Some(tt)) = (record.timestamp, record.timestamp_type) {
-                line.push_str(&format!(", timestamp={ts}, timestampType={tt}"));
-            }
-            for (k, v) in &record.extra_headers {
-                line.push_str(&format!(", {k}={v}"));
-            }
-            if self.config.log_include_messages {
-                let show = |b: &Option<Vec<u8>>| match b {
-                    None => "null".to_owned(),
-                    Some(b) => String::from_utf8_lossy(&b[..b.len().min(1024)]).into_owned(),
-                };
-                line.push_str(&format!(", key={}, value={}", show(&record.key), show(&record.value)));
-            }
-            line.push_str("}.");
-            tracing::error!(connector = %self.connector, task = self.task_id, error = %error.trace(), "{line}");
-        }
-        if let (Some(producer), Some(dlq)) = (&self.dlq, &self.config.dlq) {
-            self.send_to_dlq(producer, dlq, record, stage, class, &error).await?;
+        self.log.report(record, stage, class, &error);
+        if let Some(dlq) = &self.dlq {
+            dlq.report(record, stage, class, &error).await?;
         }
         if self.config.tolerate_all {
             Ok(())
         } else {
             Err(ConnectError::fatal("Tolerance exceeded in error handler").with_source(error))
-        }
-    }
-
-    async fn send_to_dlq(
-        &self,
-        producer: &FutureProducer,
-        dlq: &DeadLetterQueue,
-        record: &RawRecord,
-        stage: Stage,
-        class: &str,
-        error: &ConnectError,
-    ) -> Result<(), ConnectError> {
-        let mut context: Vec<(String, Option<String>)> = Vec::new();
-        if dlq.context_headers {
-            let h = |k: &str| format!("__connect.errors.{k}");
-            context.push((h("topic"), Some(record.topic.clone())));
-            if let Some(p) = record.partition {
-                context.push((h("partition"), Some(p.to_string())));
-            }
-            if let Some(o) = record.offset {
-                context.push((h("offset"), Some(o.to_string())));
-            }
-            context.push((h("connector.name"), Some(self.connector.clone())));
-            context.push((h("task.id"), Some(self.task_id.to_string())));
-            context.push((h("stage"), Some(stage.as_str().to_owned())));
-            context.push((h("class.name"), Some(class.to_owned())));
-            context.push((h("exception.class.name"), Some(error.kind().java_class().to_owned())));
-            context.push((h("exception.message"), Some(error.message().to_owned())));
-            context.push((h("exception.stacktrace"), Some(error.trace())));
-            for (k, v) in &record.extra_headers {
-                context.push((h(k), Some(v.clone())));
-            }
-        }
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + context.len());
-        for (k, v) in &record.headers {
-            headers = headers.insert(KafkaHeader { key: k, value: v.as_deref() });
-        }
-        for (k, v) in &context {
-            headers = headers.insert(KafkaHeader { key: k, value: v.as_deref() });
-        }
-        let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&dlq.topic).headers(headers);
-        if let Some(k) = &record.key {
-            fr = fr.key(k.as_slice());
-        }
-        if let Some(v) = &record.value {
-            fr = fr.payload(v.as_slice());
-        }
-        if let Some(ts) = record.timestamp {
-            fr = fr.timestamp(ts);
-        }
-        match producer.send(fr, rdkafka::util::Timeout::After(DLQ_SEND_TIMEOUT)).await {
-            Ok(_) => Ok(()),
-            Err((e, _)) => Err(ConnectError::fatal(format!(
-                "Could not produce message to dead letter queue. topic={}: {e}; the record that failed ({}) is not skipped, so it is not lost",
-                dlq.topic,
-                error.message()
-            ))),
         }
     }
 }
