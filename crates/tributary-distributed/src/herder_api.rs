@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tributary_api::{ConfigMap, PluginType};
-use tributary_runtime::connector_config::{self, NAME};
+use tributary_runtime::connector_config;
 use tributary_runtime::error::RuntimeError;
 use tributary_runtime::herder::{
     ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo, TaskState,
@@ -156,27 +156,12 @@ impl Herder for DistributedHerder {
     async fn put_connector_config(
         &self,
         name: &str,
-        mut config: ConfigMap,
+        config: ConfigMap,
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> Result<Created<ConnectorInfo>, RuntimeError> {
-        match config.get(NAME) {
-            Some(n) if n != name => {
-                return Err(RuntimeError::BadRequest(format!("Connector name configuration ({n}) doesn't match connector name in the URL ({name})")));
-            }
-            Some(_) => {}
-            None => {
-                config.insert(NAME.into(), name.into());
-            }
-        }
         self.require_leader()?;
-        let (worker, to_check) = (self.worker.clone(), config.clone());
-        let check = tokio::task::spawn_blocking(move || connector_config::validate_with_providers(&worker.plugins, &worker.providers, &to_check));
-        match tokio::time::timeout(tributary_runtime::connector_calls::CONNECTOR_CALL_TIMEOUT, check).await {
-            Ok(Ok(result)) => result?,
-            Ok(Err(panic)) => return Err(RuntimeError::Other(format!("validation of connector {name} failed: {panic}"))),
-            Err(_) => return Err(RuntimeError::Other(format!("Request timed out: validation of connector {name} did not finish in time"))),
-        };
+        let (config, _) = tributary_runtime::connector_calls::named_and_validated(&self.worker, name, config).await?;
         let _guard = self.leader_writes.lock().await;
         let exists = self.config_log.with(|s| s.connectors.contains_key(name));
         if exists && !allow_replace {

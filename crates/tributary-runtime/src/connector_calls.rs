@@ -38,6 +38,36 @@ where
     rx
 }
 
+/// What both herders do first with a config written through the REST API: `name` must match
+/// the URL's (and is added when missing), then the config is validated off the async threads
+/// (validation calls the connector's own synchronous `validate`) and bounded, so a plugin that
+/// blocks cannot stall the worker.
+pub async fn named_and_validated(
+    worker: &Arc<Worker>,
+    name: &str,
+    mut config: ConfigMap,
+) -> Result<(ConfigMap, connector_config::ValidatedConnector), RuntimeError> {
+    match config.get(connector_config::NAME) {
+        Some(n) if n != name => {
+            return Err(RuntimeError::BadRequest(format!("Connector name configuration ({n}) doesn't match connector name in the URL ({name})")));
+        }
+        Some(_) => {}
+        None => {
+            config.insert(connector_config::NAME.into(), name.into());
+        }
+    }
+    let (w, to_check) = (worker.clone(), config.clone());
+    let check = tokio::task::spawn_blocking(move || connector_config::validate_with_providers(&w.plugins, &w.providers, &to_check));
+    let validated = match tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, check).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(panic)) => return Err(RuntimeError::Other(format!("validation of connector {name} failed: {panic}"))),
+        Err(_) => {
+            return Err(RuntimeError::Other(format!("Request timed out: validation of connector {name} did not finish within {CONNECTOR_CALL_TIMEOUT:?}")))
+        }
+    };
+    Ok((config, validated))
+}
+
 /// Connectors that asked for their task configs to be generated again
 /// (`request_task_reconfiguration`), waiting for their herder. A set: repeated requests of one
 /// connector merge, so it holds at most one entry per connector.

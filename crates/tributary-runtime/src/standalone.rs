@@ -1,7 +1,6 @@
 //! Standalone mode (`StandaloneHerder`): one process, connector configs, target states and
 //! statuses in memory, source offsets in a local file.
 
-use crate::connector_config::{self, NAME};
 use crate::error::RuntimeError;
 use crate::herder::{
     ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo, TaskState,
@@ -16,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tributary_api::{ConfigMap, ConnectorType, PluginType};
 
-use crate::connector_calls::{ConnectorInstance, ReconfigurationRequests, CONNECTOR_CALL_TIMEOUT};
+use crate::connector_calls::{ConnectorInstance, ReconfigurationRequests};
 
 struct ConnectorEntry {
     config: ConfigMap,
@@ -474,30 +473,11 @@ impl Herder for StandaloneHerder {
     async fn put_connector_config(
         &self,
         name: &str,
-        mut config: ConfigMap,
+        config: ConfigMap,
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> Result<Created<ConnectorInfo>, RuntimeError> {
-        match config.get(NAME) {
-            Some(n) if n != name => {
-                return Err(RuntimeError::BadRequest(format!("Connector name configuration ({n}) doesn't match connector name in the URL ({name})")));
-            }
-            Some(_) => {}
-            None => {
-                config.insert(NAME.into(), name.into());
-            }
-        }
-        // Validation calls the connector's own (synchronous) validate: off the async threads,
-        // and bounded, so a blocking plugin cannot stall the worker.
-        let (worker, to_check) = (self.worker.clone(), config.clone());
-        let check = tokio::task::spawn_blocking(move || connector_config::validate_with_providers(&worker.plugins, &worker.providers, &to_check));
-        let validated = match tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, check).await {
-            Ok(Ok(result)) => result?,
-            Ok(Err(panic)) => return Err(RuntimeError::Other(format!("validation of connector {name} failed: {panic}"))),
-            Err(_) => {
-                return Err(RuntimeError::Other(format!("Request timed out: validation of connector {name} did not finish within {CONNECTOR_CALL_TIMEOUT:?}")))
-            }
-        };
+        let (config, validated) = crate::connector_calls::named_and_validated(&self.worker, name, config).await?;
         let kind = match validated.plugin_type {
             PluginType::Source => ConnectorKind::Source,
             PluginType::Sink => ConnectorKind::Sink,
