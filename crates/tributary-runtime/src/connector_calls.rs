@@ -228,19 +228,24 @@ pub async fn start_instance(
         };
         (connector, result)
     });
+    // A connector that failed, panicked or was abandoned on a timeout (its thread may still
+    // run) is switched off: its later context calls do nothing.
+    let switched_off = |e: RuntimeError| {
+        context.stopped.store(true, Ordering::Release);
+        Err(e)
+    };
     let (connector, result) = match tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, done).await {
         Ok(Ok(out)) => out,
-        Ok(Err(_)) => return Err(RuntimeError::Other(format!("connector {name} panicked in start"))),
-        Err(_) => return Err(RuntimeError::Other(format!("connector {name} did not finish start and task_configs within {CONNECTOR_CALL_TIMEOUT:?}"))),
-    };
-    let instance = ConnectorInstance { connector, context };
-    let (configs, task_class) = match result {
-        Ok(out) => out,
-        Err(e) => {
-            instance.context.stopped.store(true, Ordering::Release);
-            return Err(e.into());
+        Ok(Err(_)) => return switched_off(RuntimeError::Other(format!("connector {name} panicked in start"))),
+        Err(_) => {
+            return switched_off(RuntimeError::Other(format!("connector {name} did not finish start and task_configs within {CONNECTOR_CALL_TIMEOUT:?}")))
         }
     };
+    let (configs, task_class) = match result {
+        Ok(out) => out,
+        Err(e) => return switched_off(e.into()),
+    };
+    let instance = ConnectorInstance { connector, context };
     if configs.len() > max_tasks {
         stop_instance(name, instance).await;
         return Err(too_many_tasks(name, configs.len(), max_tasks));
