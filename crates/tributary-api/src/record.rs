@@ -2,6 +2,7 @@
 //! `SinkRecord`). One generic [`ConnectRecord`] carries the common fields; the metadata type
 //! parameter holds what is specific to each direction, so transformations are written once.
 
+use crate::converter::SchemaAndValue;
 use crate::data::Value;
 use crate::header::Headers;
 pub use crate::offset_map::OffsetMap;
@@ -106,22 +107,29 @@ impl SourceRecord {
 
 impl<M> ConnectRecord<M> {
     /// A copy with new topic, partition, key and value: what a transformation returns
-    /// (Java's `newRecord`). Headers, timestamp and metadata are kept.
-    #[allow(clippy::too_many_arguments)]
+    /// (Java's `newRecord`). Headers and metadata are kept.
     pub fn new_record(
         &self,
         topic: impl Into<Arc<str>>,
         kafka_partition: Option<i32>,
-        key_schema: Option<SchemaRef>,
-        key: Value,
-        value_schema: Option<SchemaRef>,
-        value: Value,
+        key: SchemaAndValue,
+        value: SchemaAndValue,
         timestamp: Option<i64>,
     ) -> Self
     where
         M: Clone,
     {
-        Self { topic: topic.into(), kafka_partition, key_schema, key, value_schema, value, timestamp, headers: self.headers.clone(), meta: self.meta.clone() }
+        Self {
+            topic: topic.into(),
+            kafka_partition,
+            key_schema: key.schema,
+            key: key.value,
+            value_schema: value.schema,
+            value: value.value,
+            timestamp,
+            headers: self.headers.clone(),
+            meta: self.meta.clone(),
+        }
     }
 }
 

@@ -101,7 +101,6 @@ struct Hooks(Weak<DistributedHerder>);
 impl DistributedHerder {
     /// Reads the config and status topics, then joins the group; returns once started (the
     /// first assignment arrives asynchronously).
-    #[allow(clippy::too_many_arguments)]
     pub async fn start(
         worker: Arc<Worker>,
         offsets: Arc<KafkaOffsetStore>,

@@ -704,6 +704,7 @@ mod tests {
             codec: Arc::new(OffsetCodec::new().unwrap()),
             status: Arc::new(StatusStore::default()),
             admin: Default::default(),
+            task_events: Arc::new(crate::task_events::NoTaskEvents),
         };
         let herder = Arc::new(StandaloneHerder::new(Arc::new(worker), "cid".into()));
         herder

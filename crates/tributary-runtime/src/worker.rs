@@ -7,10 +7,9 @@ use crate::error_handling::{ErrorHandling, ErrorReporter};
 use crate::kafka;
 use crate::offset_store::{ConnectorOffsetReader, OffsetBackingStore, OffsetCodec};
 use crate::plugins::Plugins;
-use crate::sink_task::{self, SinkTaskRunner};
-use crate::source_partitions::KeylessPartitions;
-use crate::source_producer::{SourceProducer, SourceProducerContext};
-use crate::source_task::{SourceTaskRunner, TopicCreation};
+use crate::sink_task::{self, SinkTaskRunner, WorkerSinkTaskContext};
+use crate::source_task::partitions::KeylessPartitions;
+use crate::source_task::{SourceProducer, SourceProducerContext, SourceTaskRunner, TopicCreation};
 use crate::status::{State, Status, StatusStore};
 use crate::transformation_chain;
 use crate::worker_config::WorkerConfig;
@@ -70,6 +69,10 @@ pub struct Worker {
     /// The admin client shared by the tasks (topic creation), made on first use; start with
     /// `Default::default()`.
     pub admin: std::sync::Mutex<Option<Arc<SharedAdmin>>>,
+    /// Where the task loops report what they do (metrics); [`NoTaskEvents`] when nothing listens.
+    ///
+    /// [`NoTaskEvents`]: crate::task_events::NoTaskEvents
+    pub task_events: Arc<dyn crate::task_events::TaskEventListener>,
 }
 
 type SharedAdmin = kafka::Admin;
@@ -143,6 +146,7 @@ impl Worker {
         let worker_config = self.config.clone();
         let producer_config = kafka::producer_config(&self.config, connector, id, connector_config)?;
         let keyless_partitions = KeylessPartitions::new(kafka::worker_places_keyless_records(&producer_config), id);
+        let events = self.task_events.clone();
         let producer: SourceProducer = producer_config
             .create_with_context(SourceProducerContext::new())
             .map(SourceProducer::new)
@@ -197,7 +201,8 @@ impl Worker {
                 converter_classes,
                 fallback_converter,
                 keyless_partitions,
-                pending: Default::default(),
+                events,
+                state: Default::default(),
             };
             finish(runner.run(token, paused_rx).await, put);
         })?;
@@ -219,13 +224,15 @@ impl Worker {
         let error_handling = ErrorHandling::from_config(connector_config);
         let worker_config = self.config.clone();
         let group_id = kafka::sink_group_id(connector, connector_config);
-        let consumer = kafka::consumer_config(&self.config, connector, id, connector_config)?
-            .create_with_context(sink_task::consumer_context())
-            .map_err(|e| RuntimeError::kafka(format!("creating the consumer of task {connector}-{id}"), e))?;
+        let consumer: rdkafka::consumer::StreamConsumer<sink_task::SinkConsumerContext> =
+            kafka::consumer_config(&self.config, connector, id, connector_config)?
+                .create_with_context(sink_task::consumer_context())
+                .map_err(|e| RuntimeError::kafka(format!("creating the consumer of task {connector}-{id}"), e))?;
         let topics: Vec<String> =
             connector_config.get(TOPICS).map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
         let regex = connector_config.get(TOPICS_REGEX).filter(|r| !r.trim().is_empty()).cloned();
         let commit_interval = self.config.offset_flush_interval;
+        let events = self.task_events.clone();
         let topic_tracker = self.config.topic_tracking_enable.then(|| self.status.clone());
         let connector_name = connector.to_owned();
         let cancel = CancellationToken::new();
@@ -243,7 +250,7 @@ impl Worker {
                     return;
                 }
             };
-            let context = SinkTaskRunner::new_context(task_config, errors.clone());
+            let context = WorkerSinkTaskContext::new(task_config, errors.clone());
             if let Err(e) = task.start(context.clone()).await {
                 put(State::Failed, Some(e.trace()));
                 return;
@@ -255,17 +262,19 @@ impl Worker {
                 group_id,
                 task,
                 consumer: Arc::new(consumer),
+                context,
                 key_converter,
                 value_converter,
                 header_converter,
                 commit_interval,
                 chain,
                 topic_tracker,
-                seen_topics: Default::default(),
                 errors,
                 converter_classes,
+                events,
+                state: Default::default(),
             };
-            finish(runner.run(token, context, topics, regex, paused_rx).await, put);
+            finish(runner.run(token, topics, regex, paused_rx).await, put);
         })?;
         Ok(TaskHandle { id, cancel, join, paused: paused_tx })
     }

@@ -224,6 +224,7 @@ async fn herder(dir: &std::path::Path, extra: &[(&str, &str)]) -> Arc<Standalone
         codec: Arc::new(OffsetCodec::new().unwrap()),
         status: Arc::new(StatusStore::default()),
         admin: Default::default(),
+        task_events: Arc::new(tributary_runtime::task_events::NoTaskEvents),
     });
     Arc::new(StandaloneHerder::new(worker, "test-cluster".into()))
 }

@@ -105,6 +105,7 @@ pub async fn run(worker_file: &str, plugins: Plugins, loggers: Arc<crate::loggin
         codec,
         status: Arc::new(StatusStore::default()),
         admin: std::sync::Mutex::new(Some(admin)),
+        task_events: Arc::new(tributary_runtime::task_events::NoTaskEvents),
     });
     let group = cluster.group_id.clone();
     let (herder, looped) = match DistributedHerder::start(worker, offsets, cluster_id.clone(), cluster, url.clone(), Some(loggers)).await {

@@ -121,6 +121,7 @@ pub async fn run(worker_file: &str, connector_files: &[String], plugins: Plugins
         codec,
         status: Arc::new(StatusStore::default()),
         admin: std::sync::Mutex::new(Some(admin)),
+        task_events: Arc::new(tributary_runtime::task_events::NoTaskEvents),
     });
     let herder = Arc::new(StandaloneHerder::new(worker, cluster_id.clone()).with_logger_control(loggers));
     let _supervisor = herder.spawn_supervisor();

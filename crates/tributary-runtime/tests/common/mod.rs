@@ -59,6 +59,7 @@ pub async fn distributed(plugin: ConnectorPlugin) -> (Arc<DistributedHerder>, to
         codec: Arc::new(OffsetCodec::new().expect("codec")),
         status: Arc::new(StatusStore::default()),
         admin: std::sync::Mutex::new(Some(Arc::new(admin))),
+        task_events: Arc::new(tributary_runtime::task_events::NoTaskEvents),
     });
     let (herder, looped) = DistributedHerder::start(worker, offsets, "test-cluster".into(), cluster, "http://127.0.0.1:1/".into(), None).await.expect("herder");
     (herder, looped, dir)
@@ -137,6 +138,7 @@ pub fn standalone_with(plugins: PluginSet, extra: &[(&str, &str)]) -> (Arc<Stand
         codec: Arc::new(OffsetCodec::new().expect("codec")),
         status: Arc::new(StatusStore::default()),
         admin: Default::default(),
+        task_events: Arc::new(tributary_runtime::task_events::NoTaskEvents),
     });
     (Arc::new(StandaloneHerder::new(worker, "test-cluster".into())), dir)
 }

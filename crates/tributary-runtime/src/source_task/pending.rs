@@ -10,7 +10,7 @@ use rdkafka::message::OwnedHeaders;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::source_partitions::same_topic;
+use super::partitions::same_topic;
 
 /// Beyond this many bytes or records the loop sends what is pending before converting more.
 const MAX_PENDING_BYTES: usize = 1 << 20;

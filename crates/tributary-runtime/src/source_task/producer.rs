@@ -11,13 +11,13 @@
 //! The queue is bounded by what is in flight: it never holds more entries than records sent and
 //! not yet acknowledged, which the task loop caps (`MAX_IN_FLIGHT`).
 
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{DeliveryResult, Message, OwnedMessage};
-use rdkafka::producer::{Producer as _, ProducerContext};
+use rdkafka::producer::{BaseRecord, Producer as _, ProducerContext};
 use rdkafka::ClientContext;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tributary_batch_producer::BatchProducer;
+use tributary_batch_producer::{BatchProducer, BatchRecord};
 
 /// What became of a sent record.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ impl Acks {
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    fn push(&self, seq: usize, delivery: Delivery) {
+    pub(crate) fn push(&self, seq: usize, delivery: Delivery) {
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).push((seq, delivery));
     }
 }
@@ -59,7 +59,7 @@ const MAX_EVENTS_PER_SERVE: usize = 32;
 
 /// Runs the delivery reports librdkafka has ready (the producer's callback queues them in its
 /// [`Acks`]), without waiting. Returns whether any arrived.
-pub fn serve(producer: &SourceProducer) -> bool {
+fn serve(producer: &SourceProducer) -> bool {
     let acks = producer.context().acks();
     let before = acks.len();
     let mut seen = before;
@@ -113,6 +113,61 @@ impl ProducerContext for SourceProducerContext {
 /// A source task's producer, polled by the task loop ([`serve`]); it sends runs of records in
 /// one call (`tributary_batch_producer`).
 pub type SourceProducer = BatchProducer<SourceProducerContext>;
+
+/// How long reading a topic's partition count may take before the records are left to
+/// librdkafka's partitioner.
+const PARTITION_COUNT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A record sent alone, with its sequence number as the delivery opaque.
+pub type SoloRecord<'a> = BaseRecord<'a, [u8], [u8], usize>;
+
+/// What the source loop asks of its producer: the rdkafka producer above, or an in-memory fake
+/// in the loop's unit tests. Every outcome of a record sent comes back through [`Self::acks`],
+/// tagged with the sequence number it was sent with.
+pub trait RecordSender {
+    /// Where delivery reports are queued.
+    fn acks(&self) -> &Arc<Acks>;
+    /// Files the delivery reports that are ready, without waiting; whether any arrived.
+    fn serve(&self) -> bool;
+    /// Enqueues a run of records for one topic, with the contract of
+    /// [`BatchProducer::send_batch`]: one result per record, in order, and after a `QueueFull`
+    /// every later record is refused too.
+    fn send_batch<'a, I>(&mut self, topic: &str, records: I, results: &mut Vec<Result<(), (RDKafkaErrorCode, usize)>>) -> Result<(), KafkaError>
+    where
+        I: IntoIterator<Item = BatchRecord<'a, usize>>;
+    /// Enqueues one record with headers or a timestamp of its own; refused, it comes back.
+    #[allow(clippy::result_large_err)]
+    fn send<'a>(&self, record: SoloRecord<'a>) -> Result<(), (KafkaError, SoloRecord<'a>)>;
+    /// The partition count of `topic` from the broker's metadata; `None` when it cannot be read
+    /// now. May block for one metadata request: called once per topic every few minutes, never
+    /// per record.
+    fn partition_count(&self, topic: &str) -> Option<i32>;
+}
+
+impl RecordSender for SourceProducer {
+    fn acks(&self) -> &Arc<Acks> {
+        self.context().acks()
+    }
+    fn serve(&self) -> bool {
+        serve(self)
+    }
+    fn send_batch<'a, I>(&mut self, topic: &str, records: I, results: &mut Vec<Result<(), (RDKafkaErrorCode, usize)>>) -> Result<(), KafkaError>
+    where
+        I: IntoIterator<Item = BatchRecord<'a, usize>>,
+    {
+        BatchProducer::send_batch(self, topic, records, results)
+    }
+    fn send<'a>(&self, record: SoloRecord<'a>) -> Result<(), (KafkaError, SoloRecord<'a>)> {
+        rdkafka::producer::BaseProducer::send(self, record)
+    }
+    fn partition_count(&self, topic: &str) -> Option<i32> {
+        let metadata = self.client().fetch_metadata(Some(topic), PARTITION_COUNT_TIMEOUT).ok()?;
+        // A topic created a moment ago may report no leader yet, with its partitions listed:
+        // the count is what matters here (records wait in librdkafka for the leader).
+        let t = metadata.topics().iter().find(|t| t.name() == topic)?;
+        i32::try_from(t.partitions().len()).ok().filter(|n| *n > 0)
+    }
+}
 
 #[cfg(test)]
 pub(crate) mod tests {

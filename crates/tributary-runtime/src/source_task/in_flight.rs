@@ -5,7 +5,7 @@
 //! their outcomes change. A source record is a quarter of a kilobyte, and moving each one into
 //! and out of a per-record queue was a tenth of a file source's CPU.
 
-use crate::source_producer::{Acks, Delivery};
+use super::producer::{Acks, Delivery};
 use std::collections::VecDeque;
 use std::sync::Arc;
 #[cfg(doc)]
@@ -206,7 +206,7 @@ impl Committable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source_producer::tests::push;
+    use crate::source_task::producer::tests::push;
     use tributary_api::Value;
 
     fn map(entries: &[(&'static str, Value)]) -> OffsetMap {
