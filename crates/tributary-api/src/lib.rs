@@ -23,11 +23,11 @@
 //! Not breaking: a new method with a default on a trait that plugins implement ([`Connector`],
 //! [`SourceTask`], [`SinkTask`], [`Converter`], [`Transformation`], ...), a new method on an
 //! opaque type ([`SourceTaskContext`]), a new variant of a `#[non_exhaustive]` enum, a new field
-//! of a `#[non_exhaustive]` struct ([`PluginSet`]). Breaking: a new required trait method, a
-//! changed signature, a new field of a struct with public fields that plugins build
-//! ([`ConnectRecord`], [`SinkMeta`], [`SourceMeta`], the plugin descriptors), and a new method
-//! without a default on [`SinkTaskContext`] or [`ConnectorContext`] for code that implements
-//! them (the runtime does; tests' fakes may).
+//! of a `#[non_exhaustive]` struct ([`PluginSet`], [`ConnectRecord`], [`SourceMeta`],
+//! [`SinkMeta`], [`RecordMetadata`] and the plugin descriptors: other crates build them with
+//! their constructors and `with_*` methods). Breaking: a new required trait method, a changed
+//! signature, and a new method without a default on [`SinkTaskContext`] or
+//! [`ConnectorContext`] for code that implements them (the runtime does; tests' fakes may).
 
 pub mod config;
 pub mod connector;
@@ -51,7 +51,9 @@ pub use data::{Decimal, Struct, Value};
 pub use error::{ConnectError, ErrorKind, Result};
 pub use header::{Header, Headers};
 pub use offset_map::OffsetKey;
-pub use plugin::{ConnectorPlugin, ConnectorType, ConverterPlugin, HeaderConverterPlugin, PluginSet, PluginType, PredicatePlugin, TransformationPlugin};
+pub use plugin::{
+    ConnectorPlugin, ConnectorType, ConverterPlugin, HeaderConverterPlugin, PluginName, PluginSet, PluginType, PredicatePlugin, TransformationPlugin,
+};
 pub use record::{ConnectRecord, OffsetMap, RecordMeta, RecordMetadata, SinkMeta, SinkRecord, SourceMeta, SourceRecord, TimestampType};
 pub use schema::{Field, Schema, SchemaBuilder, SchemaRef, SchemaType};
 pub use sink::{ErrantRecordReporter, SinkTask, SinkTaskContext, TopicPartition};

@@ -1,12 +1,16 @@
 //! Plugin descriptors: how a crate tells the runtime which connectors, converters, header
 //! converters, transformations and predicates it provides, under which class names. Plugins
-//! are linked statically: each plugin crate returns a [`PluginSet`], the worker registers the
-//! sets it was built with, and every look-up by class name goes through that one registry.
+//! compiled in return a [`PluginSet`] from their crate; descriptors can also be made at run time
+//! (owned names, a closure as the factory), so plugins found when the worker starts register
+//! the same way. The worker registers the sets it was given, and every look-up by class name
+//! goes through that one registry.
 
 use crate::connector::{SinkConnector, SourceConnector};
 use crate::converter::{Converter, HeaderConverter};
 use crate::record::{SinkMeta, SourceMeta};
 use crate::transform::{Predicate, Transformation};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// The kind of a plugin, as `GET /connector-plugins` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,23 +42,41 @@ pub enum ConnectorType {
     Sink(Box<dyn SinkConnector>),
 }
 
-/// Describes a connector plugin.
-#[derive(Clone, Copy)]
+/// A plugin's class name or version: a literal for plugins compiled in, or owned for plugins
+/// found when the worker starts.
+pub type PluginName = Cow<'static, str>;
+
+/// Describes a connector plugin: [`ConnectorPlugin::new`]. Descriptors are cheap to clone
+/// (the factory is shared).
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct ConnectorPlugin {
     /// The Java class name users write in `connector.class`
     /// (`org.apache.kafka.connect.file.FileStreamSourceConnector`). Its simple name and the
     /// simple name without `Connector` are accepted too.
-    pub class: &'static str,
-    pub version: &'static str,
+    pub class: PluginName,
+    pub version: PluginName,
     /// Creates a new, unstarted connector.
-    pub create: fn() -> ConnectorType,
+    pub create: Arc<dyn Fn() -> ConnectorType + Send + Sync>,
     pub plugin_type: PluginType,
 }
 
 impl ConnectorPlugin {
+    /// `class` as users write it in `connector.class`; `create` makes a new, unstarted
+    /// connector of `plugin_type`. A closure may capture what a plugin found at run time
+    /// needs (a loaded library, a path).
+    pub fn new(
+        class: impl Into<PluginName>,
+        version: impl Into<PluginName>,
+        plugin_type: PluginType,
+        create: impl Fn() -> ConnectorType + Send + Sync + 'static,
+    ) -> Self {
+        ConnectorPlugin { class: class.into(), version: version.into(), create: Arc::new(create), plugin_type }
+    }
+
     /// The class name without its package.
-    pub fn simple_name(&self) -> &'static str {
-        self.class.rsplit('.').next().unwrap_or(self.class)
+    pub fn simple_name(&self) -> &str {
+        self.class.rsplit('.').next().unwrap_or(&self.class)
     }
     /// True when `name` is this plugin's class name, simple name, or simple name minus `Connector`.
     pub fn matches(&self, name: &str) -> bool {
@@ -76,42 +98,81 @@ pub fn class_matches(class: &str, name: &str) -> bool {
     name == class || class.rsplit('.').next() == Some(name)
 }
 
-/// Describes a key/value converter plugin (`key.converter`, `value.converter`).
-#[derive(Clone, Copy)]
+/// Describes a key/value converter plugin (`key.converter`, `value.converter`):
+/// [`ConverterPlugin::new`].
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct ConverterPlugin {
-    pub class: &'static str,
-    pub version: &'static str,
+    pub class: PluginName,
+    pub version: PluginName,
     /// Creates a new, unconfigured converter.
-    pub create: fn() -> Box<dyn Converter>,
+    pub create: Arc<dyn Fn() -> Box<dyn Converter> + Send + Sync>,
 }
 
-/// Describes a header converter plugin (`header.converter`).
-#[derive(Clone, Copy)]
+impl ConverterPlugin {
+    pub fn new(class: impl Into<PluginName>, version: impl Into<PluginName>, create: impl Fn() -> Box<dyn Converter> + Send + Sync + 'static) -> Self {
+        ConverterPlugin { class: class.into(), version: version.into(), create: Arc::new(create) }
+    }
+}
+
+/// Describes a header converter plugin (`header.converter`): [`HeaderConverterPlugin::new`].
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct HeaderConverterPlugin {
-    pub class: &'static str,
-    pub version: &'static str,
+    pub class: PluginName,
+    pub version: PluginName,
     /// Creates a new, unconfigured header converter.
-    pub create: fn() -> Box<dyn HeaderConverter>,
+    pub create: Arc<dyn Fn() -> Box<dyn HeaderConverter> + Send + Sync>,
+}
+
+impl HeaderConverterPlugin {
+    pub fn new(class: impl Into<PluginName>, version: impl Into<PluginName>, create: impl Fn() -> Box<dyn HeaderConverter> + Send + Sync + 'static) -> Self {
+        HeaderConverterPlugin { class: class.into(), version: version.into(), create: Arc::new(create) }
+    }
 }
 
 /// Describes a transformation plugin (`transforms.<alias>.type`): one implementation, an
-/// instance for each direction.
-#[derive(Clone, Copy)]
+/// instance for each direction. [`TransformationPlugin::new`].
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct TransformationPlugin {
     /// Kafka's class name, e.g. `org.apache.kafka.connect.transforms.InsertField$Value`.
-    pub class: &'static str,
-    pub version: &'static str,
-    pub source: fn() -> Box<dyn Transformation<SourceMeta>>,
-    pub sink: fn() -> Box<dyn Transformation<SinkMeta>>,
+    pub class: PluginName,
+    pub version: PluginName,
+    pub source: Arc<dyn Fn() -> Box<dyn Transformation<SourceMeta>> + Send + Sync>,
+    pub sink: Arc<dyn Fn() -> Box<dyn Transformation<SinkMeta>> + Send + Sync>,
 }
 
-/// Describes a predicate plugin (`predicates.<alias>.type`).
-#[derive(Clone, Copy)]
+impl TransformationPlugin {
+    pub fn new(
+        class: impl Into<PluginName>,
+        version: impl Into<PluginName>,
+        source: impl Fn() -> Box<dyn Transformation<SourceMeta>> + Send + Sync + 'static,
+        sink: impl Fn() -> Box<dyn Transformation<SinkMeta>> + Send + Sync + 'static,
+    ) -> Self {
+        TransformationPlugin { class: class.into(), version: version.into(), source: Arc::new(source), sink: Arc::new(sink) }
+    }
+}
+
+/// Describes a predicate plugin (`predicates.<alias>.type`): [`PredicatePlugin::new`].
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct PredicatePlugin {
-    pub class: &'static str,
-    pub version: &'static str,
-    pub source: fn() -> Box<dyn Predicate<SourceMeta>>,
-    pub sink: fn() -> Box<dyn Predicate<SinkMeta>>,
+    pub class: PluginName,
+    pub version: PluginName,
+    pub source: Arc<dyn Fn() -> Box<dyn Predicate<SourceMeta>> + Send + Sync>,
+    pub sink: Arc<dyn Fn() -> Box<dyn Predicate<SinkMeta>> + Send + Sync>,
+}
+
+impl PredicatePlugin {
+    pub fn new(
+        class: impl Into<PluginName>,
+        version: impl Into<PluginName>,
+        source: impl Fn() -> Box<dyn Predicate<SourceMeta>> + Send + Sync + 'static,
+        sink: impl Fn() -> Box<dyn Predicate<SinkMeta>> + Send + Sync + 'static,
+    ) -> Self {
+        PredicatePlugin { class: class.into(), version: version.into(), source: Arc::new(source), sink: Arc::new(sink) }
+    }
 }
 
 macro_rules! debug_by_class {

@@ -19,13 +19,13 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// `SimpleHeaderConverter`), as Kafka lists them.
 pub fn plugins() -> PluginSet {
     PluginSet::new()
-        .with_converter(ConverterPlugin { class: BYTE_ARRAY_CONVERTER_CLASS, version: VERSION, create: || Box::new(ByteArrayConverter) })
-        .with_converter(ConverterPlugin { class: JSON_CONVERTER_CLASS, version: VERSION, create: || Box::<JsonConverter>::default() })
-        .with_converter(ConverterPlugin { class: STRING_CONVERTER_CLASS, version: VERSION, create: || Box::new(StringConverter) })
-        .with_header_converter(HeaderConverterPlugin { class: BYTE_ARRAY_CONVERTER_CLASS, version: VERSION, create: || Box::new(ByteArrayConverter) })
-        .with_header_converter(HeaderConverterPlugin { class: JSON_CONVERTER_CLASS, version: VERSION, create: || Box::<JsonConverter>::default() })
-        .with_header_converter(HeaderConverterPlugin { class: SIMPLE_HEADER_CONVERTER_CLASS, version: VERSION, create: || Box::new(SimpleHeaderConverter) })
-        .with_header_converter(HeaderConverterPlugin { class: STRING_CONVERTER_CLASS, version: VERSION, create: || Box::new(StringConverter) })
+        .with_converter(ConverterPlugin::new(BYTE_ARRAY_CONVERTER_CLASS, VERSION, || Box::new(ByteArrayConverter)))
+        .with_converter(ConverterPlugin::new(JSON_CONVERTER_CLASS, VERSION, || Box::<JsonConverter>::default()))
+        .with_converter(ConverterPlugin::new(STRING_CONVERTER_CLASS, VERSION, || Box::new(StringConverter)))
+        .with_header_converter(HeaderConverterPlugin::new(BYTE_ARRAY_CONVERTER_CLASS, VERSION, || Box::new(ByteArrayConverter)))
+        .with_header_converter(HeaderConverterPlugin::new(JSON_CONVERTER_CLASS, VERSION, || Box::<JsonConverter>::default()))
+        .with_header_converter(HeaderConverterPlugin::new(SIMPLE_HEADER_CONVERTER_CLASS, VERSION, || Box::new(SimpleHeaderConverter)))
+        .with_header_converter(HeaderConverterPlugin::new(STRING_CONVERTER_CLASS, VERSION, || Box::new(StringConverter)))
 }
 
 pub const JSON_CONVERTER_CLASS: &str = "org.apache.kafka.connect.json.JsonConverter";

@@ -38,6 +38,13 @@ pub struct RestartRequest {
     pub only_failed: bool,
 }
 
+impl RestartRequest {
+    /// What it restarts (decided in the runtime, for both herders).
+    pub fn request(&self) -> tributary_runtime::restart_request::RestartRequest {
+        tributary_runtime::restart_request::RestartRequest::new(self.include_tasks, self.only_failed)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterConfigState {
     /// Offset of the last record read + 1; -1 before any record (Kafka's convention, sent in

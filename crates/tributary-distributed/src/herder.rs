@@ -621,7 +621,7 @@ impl DistributedHerder {
             let restart = new.restarts.get(&name).filter(|r| old.restarts.get(&name).is_none_or(|o| o.seq < r.seq)).copied();
             let run = running.connectors.get(&name);
             let changed = run.is_some_and(|r| r.config != c.config || r.target != c.target);
-            let restart_connector = restart.is_some_and(|r| !r.only_failed || self.is_failed(&name, None));
+            let restart_connector = restart.is_some_and(|r| r.request().restarts_connector(self.worker.state_of(&name, None)));
             if changed || restart_connector {
                 if let Some(instance) = running.connectors.get_mut(&name).and_then(|r| r.instance.take()) {
                     connector_calls::stop_instance(&name, instance).await;
@@ -646,7 +646,7 @@ impl DistributedHerder {
             let reconfigured =
                 running.tasks.get(&(name.clone(), id)).is_some_and(|t| Some(&t.task_config) != c.tasks.get(id as usize) || t.connector_config != c.config);
             let restart = new.restarts.get(&name).filter(|r| old.restarts.get(&name).is_none_or(|o| o.seq < r.seq)).copied();
-            let restart_task = restart.is_some_and(|r| r.include_tasks && (!r.only_failed || self.is_failed(&name, Some(id))));
+            let restart_task = restart.is_some_and(|r| r.request().restarts_task(self.worker.state_of(&name, Some(id))));
             if reconfigured || restart_task {
                 if let Some(run) = running.tasks.remove(&(name.clone(), id)) {
                     self.worker.stop_tasks(&name, vec![run.handle]).await;
@@ -701,13 +701,6 @@ impl DistributedHerder {
 
     fn task_status(&self, name: &str, id: u32, state: State) {
         self.worker.status.put_task(name, id, tributary_runtime::status::Status { state, worker_id: self.worker.worker_id.clone(), trace: None });
-    }
-
-    fn is_failed(&self, name: &str, task: Option<u32>) -> bool {
-        match task {
-            None => self.worker.status.connector(name).is_some_and(|s| s.state == State::Failed),
-            Some(id) => self.worker.status.tasks(name).iter().any(|(t, s)| *t == id && s.state == State::Failed),
-        }
     }
 
     /// The JoinGroup metadata of every offered sub-protocol.

@@ -18,7 +18,7 @@ use tributary_runtime::herder::{
     ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo, TaskState,
 };
 use tributary_runtime::offsets_api;
-use tributary_runtime::status::State;
+use tributary_runtime::restart_request::RestartRequest;
 
 /// Percent-encodes a connector name for a URL path segment.
 pub fn encode_path(name: &str) -> String {
@@ -226,27 +226,16 @@ impl Herder for DistributedHerder {
     async fn restart_connector(&self, name: &str, include_tasks: bool, only_failed: bool) -> Result<Option<ConnectorStateInfo>, RuntimeError> {
         self.require_leader()?;
         let c = self.connector_state(name)?;
-        // The plan, as Kafka answers it: what will restart shows RESTARTING.
+        let request = RestartRequest::new(include_tasks, only_failed);
         let mut status = self.connector_status(name).await.ok();
-        if let Some(s) = status.as_mut() {
-            if c.target != StoredTarget::Stopped {
-                if !only_failed || s.connector.state == State::Failed {
-                    s.connector.state = State::Restarting;
-                }
-                if include_tasks {
-                    for t in &mut s.tasks {
-                        if !only_failed || t.state == State::Failed {
-                            t.state = State::Restarting;
-                        }
-                    }
-                }
-            }
+        if let Some(s) = status.as_mut().filter(|_| c.target != StoredTarget::Stopped) {
+            request.plan(s);
         }
         {
             let _guard = self.leader_writes.lock().await;
             self.config_log.put_restart_request(name, include_tasks, only_failed).await?;
         }
-        if !include_tasks && !only_failed {
+        if !request.answers_with_status() {
             return Ok(None);
         }
         status.map(Some).ok_or_else(|| RuntimeError::NotFound(format!("No status found for connector {name}")))
@@ -274,20 +263,13 @@ impl Herder for DistributedHerder {
     }
 
     async fn connector_active_topics(&self, name: &str) -> Result<Vec<String>, RuntimeError> {
-        if !self.worker.config.topic_tracking_enable {
-            return Err(RuntimeError::Forbidden("Topic tracking is disabled.".into()));
-        }
+        self.worker.check_topic_tracking(false)?;
         self.connector_state(name)?;
         Ok(self.worker.status.topics(name))
     }
 
     async fn reset_connector_active_topics(&self, name: &str) -> Result<(), RuntimeError> {
-        if !self.worker.config.topic_tracking_enable {
-            return Err(RuntimeError::Forbidden("Topic tracking is disabled.".into()));
-        }
-        if !self.worker.config.topic_tracking_allow_reset {
-            return Err(RuntimeError::Forbidden("Topic tracking reset is disabled.".into()));
-        }
+        self.worker.check_topic_tracking(true)?;
         self.connector_state(name)?;
         self.worker.status.reset_topics(name);
         Ok(())

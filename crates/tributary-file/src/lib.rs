@@ -26,16 +26,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The connector plugins of this crate.
 pub fn plugins() -> PluginSet {
     PluginSet::new()
-        .with_connector(ConnectorPlugin {
-            class: "org.apache.kafka.connect.file.FileStreamSourceConnector",
-            version: VERSION,
-            plugin_type: PluginType::Source,
-            create: || ConnectorType::Source(Box::<FileStreamSourceConnector>::default()),
-        })
-        .with_connector(ConnectorPlugin {
-            class: "org.apache.kafka.connect.file.FileStreamSinkConnector",
-            version: VERSION,
-            plugin_type: PluginType::Sink,
-            create: || ConnectorType::Sink(Box::<FileStreamSinkConnector>::default()),
-        })
+        .with_connector(ConnectorPlugin::new("org.apache.kafka.connect.file.FileStreamSourceConnector", VERSION, PluginType::Source, || {
+            ConnectorType::Source(Box::<FileStreamSourceConnector>::default())
+        }))
+        .with_connector(ConnectorPlugin::new("org.apache.kafka.connect.file.FileStreamSinkConnector", VERSION, PluginType::Sink, || {
+            ConnectorType::Sink(Box::<FileStreamSinkConnector>::default())
+        }))
 }

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use tributary_api::{ConnectRecord, Headers, OffsetMap, Schema, SchemaRef, SourceMeta, SourceRecord, Value};
+use tributary_api::{OffsetMap, Schema, SchemaRef, SourceRecord, Value};
 
 /// Settled batches kept to refill: one being refilled while the next waits.
 const SPARE_BATCHES: usize = 2;
@@ -115,45 +115,15 @@ impl Lines {
 }
 
 /// Makes a settled record the record of `line`, as [`SourceRecord::new`] would build it, keeping
-/// its allocations: the string is written over, and the shared parts are cloned only when they
-/// differ (no reference count touched per record). Every field is named, so a field added to
-/// records fails to compile here until it is reset too.
+/// its allocations: the string is written over ([`SourceRecord::reset`] resets the rest).
 fn refill(record: &mut SourceRecord, topic: &Arc<str>, partition: &Arc<OffsetMap>, schema: &SchemaRef, line: &str, offset: Option<OffsetMap>) {
-    let ConnectRecord {
-        topic: t,
-        kafka_partition,
-        key_schema,
-        key,
-        value_schema,
-        value,
-        timestamp,
-        headers,
-        meta: SourceMeta { source_partition, source_offset },
-    } = record;
-    if !Arc::ptr_eq(t, topic) {
-        *t = topic.clone();
-    }
-    *kafka_partition = None;
-    *key_schema = None;
-    *key = Value::Null;
-    if !value_schema.as_ref().is_some_and(|s| Arc::ptr_eq(s, schema)) {
-        *value_schema = Some(schema.clone());
-    }
-    match value {
+    match record.reset(partition, offset, topic, Some(schema)) {
         Value::String(s) => {
             s.clear();
             s.push_str(line);
         }
         other => *other = Value::String(line.to_owned()),
     }
-    *timestamp = None;
-    if !headers.is_empty() {
-        *headers = Headers::new();
-    }
-    if !Arc::ptr_eq(source_partition, partition) {
-        *source_partition = partition.clone();
-    }
-    *source_offset = offset;
 }
 
 #[cfg(test)]

@@ -140,7 +140,7 @@ impl SinkTask for FileStreamSinkTask {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tributary_api::{SinkMeta, TopicPartition, Value};
+    use tributary_api::{SchemaAndValue, TopicPartition, Value};
 
     struct Ctx(ConfigMap);
     impl SinkTaskContext for Ctx {
@@ -158,17 +158,7 @@ mod tests {
     }
 
     fn record(value: Value) -> SinkRecord {
-        SinkRecord {
-            topic: "t".into(),
-            kafka_partition: Some(0),
-            key_schema: None,
-            key: Value::Null,
-            value_schema: None,
-            value,
-            timestamp: None,
-            headers: Default::default(),
-            meta: SinkMeta::default(),
-        }
+        SinkRecord::new("t", 0, SchemaAndValue { schema: None, value: Value::Null }, SchemaAndValue { schema: None, value }, 0)
     }
 
     #[tokio::test]

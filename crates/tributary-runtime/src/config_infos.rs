@@ -97,6 +97,41 @@ pub struct PluginInfo {
     pub version: Option<String>,
 }
 
+/// A connector configuration that passed validation.
+#[derive(Debug)]
+pub struct ValidatedConnector {
+    pub config: ConfigMap,
+    pub plugin_class: String,
+    pub plugin_type: PluginType,
+}
+
+/// Validates a connector configuration: framework keys, the connector's own keys, and the
+/// cross-key rules. Errors carry Kafka Connect's messages.
+pub fn validate_connector(plugins: &Plugins, config: &ConfigMap) -> Result<ValidatedConnector, RuntimeError> {
+    validate_connector_with_providers(plugins, &crate::config_providers::ConfigProviders::default(), config)
+}
+
+/// [`validate_connector`] with `${provider:...}` references resolved first; errors never quote a secret.
+pub fn validate_connector_with_providers(
+    plugins: &Plugins,
+    providers: &crate::config_providers::ConfigProviders,
+    config: &ConfigMap,
+) -> Result<ValidatedConnector, RuntimeError> {
+    let infos = validate_with_providers(plugins, providers, config)?;
+    let errors = infos.errors();
+    if !errors.is_empty() {
+        let mut msg = format!("Connector configuration is invalid and contains the following {} error(s):\n", errors.len());
+        for e in &errors {
+            msg.push_str(e);
+            msg.push('\n');
+        }
+        msg.push_str("You can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`");
+        return Err(RuntimeError::BadRequest(msg));
+    }
+    let plugin = plugins.connector(config.get(CONNECTOR_CLASS).map(String::as_str).unwrap_or_default())?;
+    Ok(ValidatedConnector { config: config.clone(), plugin_class: plugin.class.to_string(), plugin_type: plugin.plugin_type })
+}
+
 /// Definitions of the `transforms.<alias>.*` and `predicates.<alias>.*` keys a config uses.
 fn alias_defs(plugins: &Plugins, config: &ConfigMap) -> ConfigDef {
     let aliases = |key: &str| -> Vec<String> {
@@ -241,14 +276,14 @@ pub fn plugin_infos(plugins: &Plugins, connectors_only: bool) -> Vec<PluginInfo>
     let mut out: Vec<PluginInfo> = plugins
         .connectors()
         .iter()
-        .map(|p| PluginInfo { class: p.class.into(), type_: p.plugin_type.name().into(), version: Some(p.version.into()) })
+        .map(|p| PluginInfo { class: p.class.to_string(), type_: p.plugin_type.name().into(), version: Some(p.version.to_string()) })
         .collect();
     if !connectors_only {
         let info = |class: &str, kind: PluginType, version: &str| PluginInfo { class: class.into(), type_: kind.name().into(), version: Some(version.into()) };
-        out.extend(plugins.converters().iter().map(|c| info(c.class, PluginType::Converter, c.version)));
-        out.extend(plugins.header_converters().iter().map(|c| info(c.class, PluginType::HeaderConverter, c.version)));
-        out.extend(plugins.transformations().iter().map(|t| info(t.class, PluginType::Transformation, t.version)));
-        out.extend(plugins.predicates().iter().map(|p| info(p.class, PluginType::Predicate, p.version)));
+        out.extend(plugins.converters().iter().map(|c| info(&c.class, PluginType::Converter, &c.version)));
+        out.extend(plugins.header_converters().iter().map(|c| info(&c.class, PluginType::HeaderConverter, &c.version)));
+        out.extend(plugins.transformations().iter().map(|t| info(&t.class, PluginType::Transformation, &t.version)));
+        out.extend(plugins.predicates().iter().map(|p| info(&p.class, PluginType::Predicate, &p.version)));
     }
     out.sort_by(|a, b| (&a.class, &a.type_).cmp(&(&b.class, &b.type_)));
     out
@@ -266,9 +301,9 @@ pub fn plugin_config(plugins: &Plugins, name: &str) -> Result<Vec<ConfigKeyInfo>
         (t.source)().config_def()
     } else if let Some(p) = plugins.predicate(name) {
         (p.source)().config_def()
-    } else if let Some(c) = plugins.converters().iter().find(|c| class_matches(c.class, name)) {
+    } else if let Some(c) = plugins.converters().iter().find(|c| class_matches(&c.class, name)) {
         (c.create)().config_def()
-    } else if let Some(c) = plugins.header_converters().iter().find(|c| class_matches(c.class, name)) {
+    } else if let Some(c) = plugins.header_converters().iter().find(|c| class_matches(&c.class, name)) {
         (c.create)().config_def()
     } else {
         return Err(RuntimeError::NotFound(format!("Unknown plugin {name}.")));

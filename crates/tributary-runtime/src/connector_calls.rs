@@ -46,7 +46,7 @@ pub async fn named_and_validated(
     worker: &Arc<Worker>,
     name: &str,
     mut config: ConfigMap,
-) -> Result<(ConfigMap, connector_config::ValidatedConnector), RuntimeError> {
+) -> Result<(ConfigMap, crate::config_infos::ValidatedConnector), RuntimeError> {
     match config.get(connector_config::NAME) {
         Some(n) if n != name => {
             return Err(RuntimeError::BadRequest(format!("Connector name configuration ({n}) doesn't match connector name in the URL ({name})")));
@@ -57,7 +57,7 @@ pub async fn named_and_validated(
         }
     }
     let (w, to_check) = (worker.clone(), config.clone());
-    let check = tokio::task::spawn_blocking(move || connector_config::validate_with_providers(&w.plugins, &w.providers, &to_check));
+    let check = tokio::task::spawn_blocking(move || crate::config_infos::validate_connector_with_providers(&w.plugins, &w.providers, &to_check));
     let validated = match tokio::time::timeout(CONNECTOR_CALL_TIMEOUT, check).await {
         Ok(Ok(result)) => result?,
         Ok(Err(panic)) => return Err(RuntimeError::Other(format!("validation of connector {name} failed: {panic}"))),

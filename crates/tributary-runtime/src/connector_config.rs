@@ -1,8 +1,6 @@
 //! The framework's connector keys (`ConnectorConfig`, `SinkConnectorConfig`,
 //! `SourceConnectorConfig`) and whole-config validation: framework keys plus the connector's own.
 
-use crate::error::RuntimeError;
-use crate::plugins::Plugins;
 use tributary_api::config::{ConfigKey, ConfigType, Importance, Validator};
 use tributary_api::{ConfigDef, ConfigMap, PluginType};
 
@@ -138,6 +136,12 @@ pub fn common_def() -> ConfigDef {
         )
 }
 
+/// The `errors.*` keys of every connector, which the runtime reads into
+/// `ErrorHandling` (`error_handling`).
+pub fn error_handling_def() -> ConfigDef {
+    common_def().keys().filter(|k| k.name.starts_with("errors.")).fold(ConfigDef::new(), |def, k| def.define(k.clone()))
+}
+
 /// Keys of sink connectors.
 pub fn sink_def() -> ConfigDef {
     common_def()
@@ -155,39 +159,13 @@ pub fn source_def() -> ConfigDef {
     common_def().merge(&crate::task_restarts::config_def())
 }
 
-/// A connector configuration that passed validation.
-#[derive(Debug)]
-pub struct ValidatedConnector {
-    pub config: ConfigMap,
-    pub plugin_class: &'static str,
-    pub plugin_type: PluginType,
-}
-
-/// Validates a connector configuration: framework keys, the connector's own keys, and the
-/// cross-key rules. Errors carry Kafka Connect's messages.
-pub fn validate(plugins: &Plugins, config: &ConfigMap) -> Result<ValidatedConnector, RuntimeError> {
-    validate_with_providers(plugins, &crate::config_providers::ConfigProviders::default(), config)
-}
-
-/// [`validate`] with `${provider:...}` references resolved first; errors never quote a secret.
-pub fn validate_with_providers(
-    plugins: &Plugins,
-    providers: &crate::config_providers::ConfigProviders,
-    config: &ConfigMap,
-) -> Result<ValidatedConnector, RuntimeError> {
-    let infos = crate::config_infos::validate_with_providers(plugins, providers, config)?;
-    let errors = infos.errors();
-    if !errors.is_empty() {
-        let mut msg = format!("Connector configuration is invalid and contains the following {} error(s):\n", errors.len());
-        for e in &errors {
-            msg.push_str(e);
-            msg.push('\n');
-        }
-        msg.push_str("You can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`");
-        return Err(RuntimeError::BadRequest(msg));
-    }
-    let plugin = plugins.connector(config.get(CONNECTOR_CLASS).map(String::as_str).unwrap_or_default())?;
-    Ok(ValidatedConnector { config: config.clone(), plugin_class: plugin.class, plugin_type: plugin.plugin_type })
+/// A connector's type, as the REST API names it.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorKind {
+    Source,
+    Sink,
+    Unknown,
 }
 
 pub(crate) fn cross_key_errors(kind: PluginType, config: &ConfigMap) -> Vec<String> {
@@ -237,6 +215,8 @@ pub(crate) fn cross_key_errors(kind: PluginType, config: &ConfigMap) -> Vec<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config_infos::validate_connector as validate;
+    use crate::plugins::Plugins;
 
     fn cfg(pairs: &[(&str, &str)]) -> ConfigMap {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()

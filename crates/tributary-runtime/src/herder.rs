@@ -26,14 +26,7 @@ impl ServerInfo {
     }
 }
 
-/// A connector's type, as the REST API names it.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum ConnectorKind {
-    Source,
-    Sink,
-    Unknown,
-}
+pub use crate::connector_config::ConnectorKind;
 
 /// `{"connector": "...", "task": N}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

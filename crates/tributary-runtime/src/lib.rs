@@ -20,6 +20,7 @@ pub mod offset_store;
 pub mod offsets_api;
 pub mod plugins;
 pub mod properties;
+pub mod restart_request;
 pub mod sink_task;
 pub mod source_task;
 pub mod standalone;

@@ -195,6 +195,22 @@ impl OffsetStorageReader for ConnectorOffsetReader {
     }
 }
 
+/// An offset map as the JSON object Kafka's REST API and context headers show it.
+pub(crate) fn to_map(m: &OffsetMap) -> serde_json::Map<String, serde_json::Value> {
+    m.iter().map(|(k, v)| (k.to_owned(), to_json(v))).collect()
+}
+
+fn to_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Boolean(b) => (*b).into(),
+        Value::String(s) => s.clone().into(),
+        Value::Float32(f) => serde_json::Number::from_f64(f64::from(*f)).map(Into::into).unwrap_or_default(),
+        Value::Float64(f) => serde_json::Number::from_f64(*f).map(Into::into).unwrap_or_default(),
+        other => other.as_i64().map(Into::into).unwrap_or_else(|| other.to_string().into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

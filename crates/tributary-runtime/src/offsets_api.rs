@@ -3,6 +3,7 @@
 //! offsets, shown as `{"kafka_topic", "kafka_partition"}` → `{"kafka_offset"}`.
 
 use crate::error::RuntimeError;
+use crate::offset_store::to_map;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
 use crate::worker_config::WorkerConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -20,7 +21,7 @@ pub struct ConnectorOffsetsOps<'a> {
     pub name: &'a str,
     /// The connector's config as stored (provider references unresolved).
     pub config: &'a ConfigMap,
-    pub kind: crate::herder::ConnectorKind,
+    pub kind: crate::connector_config::ConnectorKind,
 }
 
 /// Kafka's message for offset changes to a connector that is not STOPPED.
@@ -33,7 +34,7 @@ pub fn not_stopped(name: &str) -> RuntimeError {
 impl ConnectorOffsetsOps<'_> {
     pub async fn read(&self) -> Result<ConnectorOffsets, RuntimeError> {
         match self.kind {
-            crate::herder::ConnectorKind::Sink => sink_offsets(&self.worker.config, self.name, &self.worker.providers.resolve(self.config)).await,
+            crate::connector_config::ConnectorKind::Sink => sink_offsets(&self.worker.config, self.name, &self.worker.providers.resolve(self.config)).await,
             _ => source_offsets(self.store, &self.worker.codec, self.name).await,
         }
     }
@@ -58,7 +59,7 @@ impl ConnectorOffsetsOps<'_> {
         let parsed = parse_offsets(&offsets)?;
         let managed = self.connector_accepts(&parsed)?;
         match self.kind {
-            crate::herder::ConnectorKind::Sink => alter_sink_offsets(&self.worker.config, self.name, self.config, &parsed).await?,
+            crate::connector_config::ConnectorKind::Sink => alter_sink_offsets(&self.worker.config, self.name, self.config, &parsed).await?,
             _ => alter_source_offsets(self.store, &self.worker.codec, self.name, &parsed).await?,
         }
         Ok(Message { message: if managed { ALTERED } else { ALTERED_FRAMEWORK }.into() })
@@ -69,7 +70,7 @@ impl ConnectorOffsetsOps<'_> {
         let resets: Vec<_> = current.into_iter().map(|(p, _)| (p, None)).collect();
         let managed = self.connector_accepts(&resets)?;
         match self.kind {
-            crate::herder::ConnectorKind::Sink => reset_sink_offsets(&self.worker.config, self.name, self.config).await?,
+            crate::connector_config::ConnectorKind::Sink => reset_sink_offsets(&self.worker.config, self.name, self.config).await?,
             _ => reset_source_offsets(self.store, &self.worker.codec, self.name).await?,
         }
         Ok(Message { message: if managed { RESET } else { RESET_FRAMEWORK }.into() })
@@ -99,17 +100,6 @@ pub const ALTERED_FRAMEWORK: &str = "The Connect framework-managed offsets for t
 pub const RESET: &str = "The offsets for this connector have been reset successfully";
 pub const RESET_FRAMEWORK: &str = "The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses.";
 
-fn to_json(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Null => serde_json::Value::Null,
-        Value::Boolean(b) => (*b).into(),
-        Value::String(s) => s.clone().into(),
-        Value::Float32(f) => serde_json::Number::from_f64(f64::from(*f)).map(Into::into).unwrap_or_default(),
-        Value::Float64(f) => serde_json::Number::from_f64(*f).map(Into::into).unwrap_or_default(),
-        other => other.as_i64().map(Into::into).unwrap_or_else(|| other.to_string().into()),
-    }
-}
-
 fn from_json(key: &str, v: &serde_json::Value) -> Result<Value, RuntimeError> {
     Ok(match v {
         serde_json::Value::Null => Value::Null,
@@ -121,10 +111,6 @@ fn from_json(key: &str, v: &serde_json::Value) -> Result<Value, RuntimeError> {
         },
         _ => return Err(RuntimeError::BadRequest(format!("Offset and partition values must be primitives; the value of '{key}' is not"))),
     })
-}
-
-pub(crate) fn to_map(m: &OffsetMap) -> serde_json::Map<String, serde_json::Value> {
-    m.iter().map(|(k, v)| (k.to_owned(), to_json(v))).collect()
 }
 
 fn from_map(m: &serde_json::Map<String, serde_json::Value>) -> Result<OffsetMap, RuntimeError> {

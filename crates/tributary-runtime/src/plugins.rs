@@ -44,11 +44,11 @@ impl Plugins {
         self.header_converters.extend(set.header_converters);
         self.transformations.extend(set.transformations);
         self.predicates.extend(set.predicates);
-        self.connectors.sort_by_key(|p| p.class);
-        self.converters.sort_by_key(|p| p.class);
-        self.header_converters.sort_by_key(|p| p.class);
-        self.transformations.sort_by_key(|p| p.class);
-        self.predicates.sort_by_key(|p| p.class);
+        self.connectors.sort_by(|a, b| a.class.cmp(&b.class));
+        self.converters.sort_by(|a, b| a.class.cmp(&b.class));
+        self.header_converters.sort_by(|a, b| a.class.cmp(&b.class));
+        self.transformations.sort_by(|a, b| a.class.cmp(&b.class));
+        self.predicates.sort_by(|a, b| a.class.cmp(&b.class));
         self
     }
 
@@ -94,12 +94,12 @@ impl Plugins {
 
     /// The transformation named by `name` (class name or simple name).
     pub fn transformation(&self, name: &str) -> Option<&TransformationPlugin> {
-        self.transformations.iter().find(|p| class_matches(p.class, name))
+        self.transformations.iter().find(|p| class_matches(&p.class, name))
     }
 
     /// The predicate named by `name` (class name or simple name).
     pub fn predicate(&self, name: &str) -> Option<&PredicatePlugin> {
-        self.predicates.iter().find(|p| class_matches(p.class, name))
+        self.predicates.iter().find(|p| class_matches(&p.class, name))
     }
 
     /// The connector plugin named by `connector.class`.
@@ -121,12 +121,12 @@ impl Plugins {
     /// Kafka's name for a converter class given as a full or simple name (a name no converter
     /// has is returned as given).
     pub fn converter_class_name(&self, name: &str) -> String {
-        let classes = self.converters.iter().map(|c| c.class).chain(self.header_converters.iter().map(|c| c.class));
-        classes.into_iter().find(|c| class_matches(c, name)).unwrap_or(name.trim()).to_owned()
+        let mut classes = self.converters.iter().map(|c| &*c.class).chain(self.header_converters.iter().map(|c| &*c.class));
+        classes.find(|c| class_matches(c, name)).unwrap_or(name.trim()).to_owned()
     }
 
     fn converter_classes(&self) -> String {
-        let mut classes: Vec<&str> = self.converters.iter().map(|c| c.class).chain(self.header_converters.iter().map(|c| c.class)).collect();
+        let mut classes: Vec<&str> = self.converters.iter().map(|c| &*c.class).chain(self.header_converters.iter().map(|c| &*c.class)).collect();
         classes.sort_unstable();
         classes.dedup();
         classes.join(", ")
@@ -134,7 +134,7 @@ impl Plugins {
 
     /// A configured key or value converter.
     pub fn new_converter(&self, class: &str, config: &ConfigMap, is_key: bool) -> Result<Box<dyn Converter>, RuntimeError> {
-        let plugin = self.converters.iter().find(|p| class_matches(p.class, class)).ok_or_else(|| {
+        let plugin = self.converters.iter().find(|p| class_matches(&p.class, class)).ok_or_else(|| {
             RuntimeError::PluginNotFound(format!(
                 "Failed to find any class that implements Converter and which name matches {class}, available converters are: {}",
                 self.converter_classes()
@@ -147,7 +147,7 @@ impl Plugins {
 
     /// A configured header converter.
     pub fn new_header_converter(&self, class: &str, config: &ConfigMap) -> Result<Box<dyn HeaderConverter>, RuntimeError> {
-        let plugin = self.header_converters.iter().find(|p| class_matches(p.class, class)).ok_or_else(|| {
+        let plugin = self.header_converters.iter().find(|p| class_matches(&p.class, class)).ok_or_else(|| {
             RuntimeError::PluginNotFound(format!(
                 "Failed to find any class that implements HeaderConverter and which name matches {class}, available header converters are: {}",
                 self.converter_classes()
@@ -185,8 +185,7 @@ mod tests {
 
     #[test]
     fn a_registered_converter_is_found_listed_and_named() {
-        let mine =
-            tributary_api::ConverterPlugin { class: "com.example.UpperConverter", version: "9.9", create: || Box::new(tributary_converters::StringConverter) };
+        let mine = tributary_api::ConverterPlugin::new("com.example.UpperConverter", "9.9", || Box::new(tributary_converters::StringConverter));
         let p = builtin().with(PluginSet::new().with_converter(mine));
         assert!(p.new_converter("UpperConverter", &ConfigMap::new(), false).is_ok());
         assert_eq!(p.converter_class_name("UpperConverter"), "com.example.UpperConverter");

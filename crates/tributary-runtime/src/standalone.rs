@@ -6,6 +6,7 @@ use crate::herder::{
     ConnectorInfo, ConnectorKind, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Created, Herder, ServerInfo, TargetState, TaskInfo, TaskState,
 };
 use crate::offsets_api;
+use crate::restart_request::RestartRequest;
 use crate::status::{State, Status};
 use crate::worker::{TaskHandle, Worker};
 use async_trait::async_trait;
@@ -221,13 +222,6 @@ impl StandaloneHerder {
         }
     }
 
-    fn is_failed(&self, name: &str, task: Option<u32>) -> bool {
-        match task {
-            None => self.worker.status.connector(name).is_some_and(|s| s.state == State::Failed),
-            Some(id) => self.worker.status.tasks(name).iter().any(|(t, s)| *t == id && s.state == State::Failed),
-        }
-    }
-
     async fn restart_task_locked(&self, name: &str, entry: &mut ConnectorEntry, id: u32) {
         if let Some(pos) = entry.tasks.iter().position(|h| h.id == id) {
             let handle = entry.tasks.remove(pos);
@@ -381,20 +375,13 @@ impl Herder for StandaloneHerder {
     }
 
     async fn connector_active_topics(&self, name: &str) -> Result<Vec<String>, RuntimeError> {
-        if !self.worker.config.topic_tracking_enable {
-            return Err(RuntimeError::Forbidden("Topic tracking is disabled.".into()));
-        }
+        self.worker.check_topic_tracking(false)?;
         self.connector_info(name).await?;
         Ok(self.worker.status.topics(name))
     }
 
     async fn reset_connector_active_topics(&self, name: &str) -> Result<(), RuntimeError> {
-        if !self.worker.config.topic_tracking_enable {
-            return Err(RuntimeError::Forbidden("Topic tracking is disabled.".into()));
-        }
-        if !self.worker.config.topic_tracking_allow_reset {
-            return Err(RuntimeError::Forbidden("Topic tracking reset is disabled.".into()));
-        }
+        self.worker.check_topic_tracking(true)?;
         self.connector_info(name).await?;
         self.worker.status.reset_topics(name);
         Ok(())
@@ -561,21 +548,13 @@ impl Herder for StandaloneHerder {
             TargetState::Paused => {
                 entry.target = TargetState::Started;
                 let Some(configs) = self.start_connector_instance(name, entry).await else { return Ok(()) };
-                if configs != entry.task_configs {
-                    // The connector now wants other tasks: replace them.
-                    self.worker.stop_tasks(name, std::mem::take(&mut entry.tasks)).await;
-                    self.worker.status.remove_tasks(name);
-                    entry.task_configs = configs;
-                    for id in 0..entry.task_configs.len() as u32 {
-                        if let Some(h) = self.start_task(name, entry, id) {
-                            entry.tasks.push(h);
-                        }
-                    }
-                } else {
-                    for h in &entry.tasks {
-                        h.set_paused(false);
-                        self.task_status_put(name, h.id, State::Running, None);
-                    }
+                // Tasks whose config the connector changed meanwhile restart (unpaused); the
+                // others resume where they are.
+                let kept: Vec<u32> = entry.tasks.iter().map(|h| h.id).filter(|id| configs.get(*id as usize) == entry.task_configs.get(*id as usize)).collect();
+                self.apply_task_configs(name, entry, configs).await;
+                for h in entry.tasks.iter().filter(|h| kept.contains(&h.id)) {
+                    h.set_paused(false);
+                    self.task_status_put(name, h.id, State::Running, None);
                 }
                 self.worker.connector_status(name, State::Running, None);
                 Ok(())
@@ -596,12 +575,13 @@ impl Herder for StandaloneHerder {
     }
 
     async fn restart_connector(&self, name: &str, include_tasks: bool, only_failed: bool) -> Result<Option<ConnectorStateInfo>, RuntimeError> {
+        let request = RestartRequest::new(include_tasks, only_failed);
         {
             let slot = self.slot(name)?;
             let mut guard = slot.lock().await;
             let entry = &mut *guard;
             if entry.target != TargetState::Stopped {
-                if !only_failed || self.is_failed(name, None) {
+                if request.restarts_connector(self.worker.state_of(name, None)) {
                     self.stop_connector_instance(name, entry).await;
                     self.worker.connector_status(name, State::Restarting, None);
                     if self.start_connector_instance(name, entry).await.is_some() {
@@ -609,16 +589,14 @@ impl Herder for StandaloneHerder {
                         self.worker.connector_status(name, state, None);
                     }
                 }
-                if include_tasks {
-                    for id in 0..entry.task_configs.len() as u32 {
-                        if !only_failed || self.is_failed(name, Some(id)) {
-                            self.restart_task_locked(name, entry, id).await;
-                        }
+                for id in 0..entry.task_configs.len() as u32 {
+                    if request.restarts_task(self.worker.state_of(name, Some(id))) {
+                        self.restart_task_locked(name, entry, id).await;
                     }
                 }
             }
         }
-        if !include_tasks && !only_failed {
+        if !request.answers_with_status() {
             return Ok(None);
         }
         self.connector_status(name).await.map(Some)
@@ -689,12 +667,7 @@ mod tests {
         let config =
             WorkerConfig::parse(cfg(&[("bootstrap.servers", "127.0.0.1:1"), ("key.converter", "StringConverter"), ("value.converter", "StringConverter")]))
                 .unwrap();
-        let stuck = ConnectorPlugin {
-            class: "com.example.StuckConnector",
-            version: "0",
-            plugin_type: PluginType::Sink,
-            create: || ConnectorType::Sink(Box::new(StuckConnector)),
-        };
+        let stuck = ConnectorPlugin::new("com.example.StuckConnector", "0", PluginType::Sink, || ConnectorType::Sink(Box::new(StuckConnector)));
         let worker = Worker {
             config,
             plugins: Plugins::new(tributary_plugins::builtin()).with_connector(stuck),

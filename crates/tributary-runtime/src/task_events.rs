@@ -5,6 +5,7 @@
 //! `put`, whatever the batch size.
 
 use crate::error_handling::Stage;
+use std::sync::Arc;
 
 /// One step of a task loop, for `records` records (or `partitions` offsets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,4 +37,23 @@ pub struct NoTaskEvents;
 
 impl TaskEventListener for NoTaskEvents {
     fn on_event(&self, _connector: &str, _task: u32, _event: TaskEvent) {}
+}
+
+/// One task's events, for code outside the loop that reports on its behalf (the sink's errant
+/// record reporter).
+#[derive(Clone)]
+pub struct TaskEvents {
+    listener: Arc<dyn TaskEventListener>,
+    connector: Arc<str>,
+    task: u32,
+}
+
+impl TaskEvents {
+    pub fn new(listener: Arc<dyn TaskEventListener>, connector: &str, task: u32) -> Self {
+        TaskEvents { listener, connector: connector.into(), task }
+    }
+
+    pub fn emit(&self, event: TaskEvent) {
+        self.listener.on_event(&self.connector, self.task, event);
+    }
 }

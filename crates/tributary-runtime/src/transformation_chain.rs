@@ -33,7 +33,7 @@ impl ChainMeta for SinkMeta {
 
 struct Stage<M> {
     alias: String,
-    class: &'static str,
+    class: tributary_api::PluginName,
     transformation: Box<dyn Transformation<M>>,
     predicate: Option<(Box<dyn Predicate<M>>, bool)>,
 }
@@ -41,7 +41,7 @@ struct Stage<M> {
 /// A transformation that failed: its class (Kafka's name) and the error.
 #[derive(Debug)]
 pub struct ChainFailure {
-    pub class: &'static str,
+    pub class: tributary_api::PluginName,
     pub error: ConnectError,
 }
 
@@ -79,11 +79,11 @@ impl<M: ChainMeta> TransformationChain<M> {
         for alias in aliases(config, "predicates", &mut errors) {
             let key = format!("predicates.{alias}.type");
             let plugin = plugin_type(config, &key, &mut errors).and_then(|t| {
-                let p = plugins.predicate(t).copied();
+                let p = plugins.predicate(t).cloned();
                 if p.is_none() {
                     errors.push(format!(
                         "{key}: Invalid value {t} for configuration {key}: Class {t} could not be found. Available predicates: {}",
-                        available(plugins.predicates().iter().map(|p| p.class))
+                        available(plugins.predicates().iter().map(|p| &*p.class))
                     ));
                 }
                 p
@@ -97,10 +97,10 @@ impl<M: ChainMeta> TransformationChain<M> {
             let Some(t) = plugin_type(config, &key, &mut errors) else {
                 continue;
             };
-            let Some(plugin) = plugins.transformation(t).copied() else {
+            let Some(plugin) = plugins.transformation(t).cloned() else {
                 errors.push(format!(
                     "{key}: Invalid value {t} for configuration {key}: Class {t} could not be found. Available transformations: {}",
-                    available(plugins.transformations().iter().map(|p| p.class))
+                    available(plugins.transformations().iter().map(|p| &*p.class))
                 ));
                 continue;
             };
@@ -189,7 +189,7 @@ impl<M: ChainMeta> TransformationChain<M> {
                 Ok(None) => return Ok(None),
                 Err(e) => {
                     let error = ConnectError::new(e.kind(), format!("transformation {} failed: {}", stage.alias, e.message())).with_source(e);
-                    return Err(ChainFailure { class: stage.class, error });
+                    return Err(ChainFailure { class: stage.class.clone(), error });
                 }
             };
         }
@@ -231,17 +231,9 @@ mod tests {
     }
 
     fn rec(topic: &str) -> SinkRecord {
-        SinkRecord {
-            topic: topic.into(),
-            kafka_partition: Some(0),
-            key_schema: None,
-            key: Value::Null,
-            value_schema: None,
-            value: Value::Map(vec![(Value::String("a".into()), Value::Int64(1))]),
-            timestamp: Some(0),
-            headers: Default::default(),
-            meta: Default::default(),
-        }
+        let value = Value::Map(vec![(Value::String("a".into()), Value::Int64(1))]);
+        SinkRecord::new(topic, 0, tributary_api::SchemaAndValue { schema: None, value: Value::Null }, tributary_api::SchemaAndValue { schema: None, value }, 0)
+            .with_timestamp(Some(0))
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl Worker {
             .configure(&ConfigMap::from([("schemas.enable".to_owned(), "false".to_owned())]), false)
             .map_err(|e| RuntimeError::Config(format!("the fallback JsonConverter: {e}")))?;
         let chain = transformation_chain::build(&self.plugins, connector_config)?;
-        let error_handling = ErrorHandling::from_config(connector_config);
+        let error_handling = ErrorHandling::from_config(connector_config)?;
         let worker_config = self.config.clone();
         let producer_config = kafka::producer_config(&self.config, connector, id, connector_config)?;
         let keyless_partitions = KeylessPartitions::new(kafka::worker_places_keyless_records(&producer_config), id);
@@ -221,7 +221,7 @@ impl Worker {
     ) -> Result<TaskHandle, RuntimeError> {
         let (key_converter, value_converter, header_converter, converter_classes) = self.converters(connector_config)?;
         let chain = transformation_chain::build(&self.plugins, connector_config)?;
-        let error_handling = ErrorHandling::from_config(connector_config);
+        let error_handling = ErrorHandling::from_config(connector_config)?;
         let worker_config = self.config.clone();
         let group_id = kafka::sink_group_id(connector, connector_config);
         let consumer: rdkafka::consumer::StreamConsumer<sink_task::SinkConsumerContext> =
@@ -250,7 +250,7 @@ impl Worker {
                     return;
                 }
             };
-            let context = WorkerSinkTaskContext::new(task_config, errors.clone());
+            let context = WorkerSinkTaskContext::new(task_config, errors.clone(), crate::task_events::TaskEvents::new(events.clone(), &name, id));
             if let Err(e) = task.start(context.clone()).await {
                 put(State::Failed, Some(e.trace()));
                 return;
@@ -297,6 +297,26 @@ impl Worker {
                 );
             }
         }
+    }
+
+    /// The recorded state of a connector (`task` None) or one of its tasks.
+    pub fn state_of(&self, connector: &str, task: Option<u32>) -> Option<State> {
+        match task {
+            None => self.status.connector(connector).map(|s| s.state),
+            Some(id) => self.status.tasks(connector).into_iter().find(|(t, _)| *t == id).map(|(_, s)| s.state),
+        }
+    }
+
+    /// Refuses the active-topics endpoints as Kafka does when topic tracking (or, for a
+    /// `reset`, resetting it) is disabled.
+    pub fn check_topic_tracking(&self, reset: bool) -> Result<(), RuntimeError> {
+        if !self.config.topic_tracking_enable {
+            return Err(RuntimeError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        if reset && !self.config.topic_tracking_allow_reset {
+            return Err(RuntimeError::Forbidden("Topic tracking reset is disabled.".into()));
+        }
+        Ok(())
     }
 
     /// Records a connector's status.

@@ -171,12 +171,7 @@ impl SourceTask for TablesTask {
 }
 
 fn plugin() -> ConnectorPlugin {
-    ConnectorPlugin {
-        class: "com.example.TablesSourceConnector",
-        version: "test",
-        create: || ConnectorType::Source(Box::<TablesSource>::default()),
-        plugin_type: PluginType::Source,
-    }
+    ConnectorPlugin::new("com.example.TablesSourceConnector", "test", PluginType::Source, || ConnectorType::Source(Box::<TablesSource>::default()))
 }
 
 fn unique(prefix: &str) -> String {

@@ -187,13 +187,10 @@ fn config(pairs: &[(&str, &str)]) -> ConfigMap {
 async fn a_converter_fetches_on_a_cache_miss_from_the_tasks_thread() {
     let registry = format!("http://127.0.0.1:{}", serve_registry());
     let plugins = PluginSet::new()
-        .with_connector(ConnectorPlugin {
-            class: "com.example.CountingSourceConnector",
-            version: "test",
-            plugin_type: PluginType::Source,
-            create: || ConnectorType::Source(Box::<OneTaskSource<CountingTask>>::default()),
-        })
-        .with_converter(ConverterPlugin { class: "com.example.RegistryConverter", version: "test", create: || Box::<RegistryConverter>::default() });
+        .with_connector(ConnectorPlugin::new("com.example.CountingSourceConnector", "test", PluginType::Source, || {
+            ConnectorType::Source(Box::<OneTaskSource<CountingTask>>::default())
+        }))
+        .with_converter(ConverterPlugin::new("com.example.RegistryConverter", "test", || Box::<RegistryConverter>::default()));
     let (herder, dir) = common::standalone_with(plugins, &[]);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let topic = format!("converter-fetch-{}-{nanos}", std::process::id());

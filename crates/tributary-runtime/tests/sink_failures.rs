@@ -172,12 +172,7 @@ impl SinkTask for FlakySinkTask {
 }
 
 fn flaky_plugin() -> ConnectorPlugin {
-    ConnectorPlugin {
-        class: "com.example.FlakySinkConnector",
-        version: "test",
-        create: || ConnectorType::Sink(Box::<FlakySinkConnector>::default()),
-        plugin_type: PluginType::Sink,
-    }
+    ConnectorPlugin::new("com.example.FlakySinkConnector", "test", PluginType::Sink, || ConnectorType::Sink(Box::<FlakySinkConnector>::default()))
 }
 
 fn bootstrap() -> String {

@@ -62,12 +62,9 @@ impl SourceTask for SlowSourceTask {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_poll_is_restarted_only_when_acknowledgements_arrive() {
-    let plugin = ConnectorPlugin {
-        class: "com.example.SlowSourceConnector",
-        version: "test",
-        create: || ConnectorType::Source(Box::<OneTaskSource<SlowSourceTask>>::default()),
-        plugin_type: PluginType::Source,
-    };
+    let plugin = ConnectorPlugin::new("com.example.SlowSourceConnector", "test", PluginType::Source, || {
+        ConnectorType::Source(Box::<OneTaskSource<SlowSourceTask>>::default())
+    });
     let (h, _dir) = common::standalone(plugin, &[]);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let topic = format!("slow-{}-{nanos}", std::process::id());

@@ -122,12 +122,8 @@ fn read_topic(topic: &str, n: usize) -> Vec<(String, Option<i64>, Option<String>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_batch_arrives_in_order_through_a_tiny_producer_queue() {
-    let plugin = ConnectorPlugin {
-        class: "com.example.MixedConnector",
-        version: "test",
-        create: || ConnectorType::Source(Box::<OneTaskSource<MixedTask>>::default()),
-        plugin_type: PluginType::Source,
-    };
+    let plugin =
+        ConnectorPlugin::new("com.example.MixedConnector", "test", PluginType::Source, || ConnectorType::Source(Box::<OneTaskSource<MixedTask>>::default()));
     // Five records fit in the producer's queue: most sends are refused at first.
     let (h, _dir) = common::standalone(plugin, &[("producer.queue.buffering.max.messages", "5")]);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);

@@ -41,23 +41,13 @@ pub fn plugins() -> PluginSet {
 
 macro_rules! transform {
     ($class:literal, $make:expr) => {
-        TransformationPlugin {
-            class: concat!("org.apache.kafka.connect.transforms.", $class),
-            version: VERSION,
-            source: || Box::new($make),
-            sink: || Box::new($make),
-        }
+        TransformationPlugin::new(concat!("org.apache.kafka.connect.transforms.", $class), VERSION, || Box::new($make), || Box::new($make))
     };
 }
 
 macro_rules! predicate {
     ($class:literal, $make:expr) => {
-        PredicatePlugin {
-            class: concat!("org.apache.kafka.connect.transforms.predicates.", $class),
-            version: VERSION,
-            source: || Box::new($make),
-            sink: || Box::new($make),
-        }
+        PredicatePlugin::new(concat!("org.apache.kafka.connect.transforms.predicates.", $class), VERSION, || Box::new($make), || Box::new($make))
     };
 }
 
@@ -91,7 +81,7 @@ pub fn transformations() -> Vec<TransformationPlugin> {
         transform!("TimestampRouter", TimestampRouter::default()),
         transform!("ValueToKey", ValueToKey::default()),
     ];
-    all.sort_by_key(|p| p.class);
+    all.sort_by(|a, b| a.class.cmp(&b.class));
     all
 }
 
@@ -106,12 +96,12 @@ pub fn predicates() -> Vec<PredicatePlugin> {
 
 /// The transformation named by `name` (class name or simple name).
 pub fn transformation(name: &str) -> Option<TransformationPlugin> {
-    transformations().into_iter().find(|p| class_matches(p.class, name))
+    transformations().into_iter().find(|p| class_matches(&p.class, name))
 }
 
 /// The predicate named by `name` (class name or simple name).
 pub fn predicate(name: &str) -> Option<PredicatePlugin> {
-    predicates().into_iter().find(|p| class_matches(p.class, name))
+    predicates().into_iter().find(|p| class_matches(&p.class, name))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use super::*;
 use std::collections::BTreeMap;
 use tributary_api::{
-    ConfigMap, ConnectRecord, OffsetMap, Schema, SchemaBuilder, SchemaRef, SinkMeta, SinkRecord, SourceMeta, SourceRecord, Struct, Transformation, Value,
+    ConfigMap, OffsetMap, Schema, SchemaAndValue, SchemaBuilder, SchemaRef, SinkMeta, SinkRecord, SourceMeta, SourceRecord, Struct, Transformation, Value,
 };
 
 fn cfg(pairs: &[(&str, &str)]) -> ConfigMap {
@@ -31,17 +31,8 @@ fn person() -> Value {
 }
 
 fn sink_record(schema: Option<SchemaRef>, value: Value) -> SinkRecord {
-    ConnectRecord {
-        topic: "orders".into(),
-        kafka_partition: Some(2),
-        key_schema: None,
-        key: Value::Null,
-        value_schema: schema,
-        value,
-        timestamp: Some(1_700_000_000_000),
-        headers: Default::default(),
-        meta: SinkMeta { kafka_offset: 42, original_topic: "orders".into(), original_kafka_partition: 2, original_kafka_offset: 42, ..Default::default() },
-    }
+    SinkRecord::new("orders", 2, SchemaAndValue { schema: None, value: Value::Null }, SchemaAndValue { schema, value }, 42)
+        .with_timestamp(Some(1_700_000_000_000))
 }
 
 fn map(pairs: &[(&str, Value)]) -> Value {

@@ -8,11 +8,11 @@ use tributary_runtime::config_providers::ConfigProviders;
 use tributary_runtime::herder::Herder;
 use tributary_runtime::offset_store::{FileOffsetStore, OffsetCodec};
 use tributary_runtime::plugins::Plugins;
+use tributary_runtime::properties;
 use tributary_runtime::standalone::StandaloneHerder;
 use tributary_runtime::status::StatusStore;
 use tributary_runtime::worker::Worker;
 use tributary_runtime::worker_config::{WorkerConfig, OFFSET_STORAGE_FILE};
-use tributary_runtime::{connector_config, properties};
 
 fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     tracing::error!("{message}");
@@ -59,7 +59,7 @@ pub async fn run(worker_file: &str, connector_files: &[String], plugins: Plugins
             Ok(f) => f,
             Err(e) => return fail(1, e),
         };
-        if let Err(e) = connector_config::validate_with_providers(&plugins, &providers, &file.config) {
+        if let Err(e) = tributary_runtime::config_infos::validate_connector_with_providers(&plugins, &providers, &file.config) {
             return fail(1, format!("Connector configuration at '{path}' is invalid: {e}"));
         }
         connectors.push(file);

@@ -23,16 +23,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// version, kind, and a factory for new, unstarted instances.
 pub fn plugins() -> PluginSet {
     PluginSet::new()
-        .with_connector(ConnectorPlugin {
-            class: "com.example.SequenceSourceConnector",
-            version: VERSION,
-            plugin_type: PluginType::Source,
-            create: || ConnectorType::Source(Box::<SequenceSourceConnector>::default()),
-        })
-        .with_connector(ConnectorPlugin {
-            class: "com.example.RecordLogSinkConnector",
-            version: VERSION,
-            plugin_type: PluginType::Sink,
-            create: || ConnectorType::Sink(Box::<RecordLogSinkConnector>::default()),
-        })
+        .with_connector(ConnectorPlugin::new("com.example.SequenceSourceConnector", VERSION, PluginType::Source, || {
+            ConnectorType::Source(Box::<SequenceSourceConnector>::default())
+        }))
+        .with_connector(ConnectorPlugin::new("com.example.RecordLogSinkConnector", VERSION, PluginType::Sink, || {
+            ConnectorType::Sink(Box::<RecordLogSinkConnector>::default())
+        }))
 }

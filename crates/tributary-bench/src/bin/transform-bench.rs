@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 use std::time::Instant;
-use tributary_api::{ConfigMap, Converter, Headers, SinkMeta, SinkRecord, Value};
+use tributary_api::{ConfigMap, Converter, Headers, SchemaAndValue, SinkMeta, SinkRecord, Value};
 use tributary_converters::JsonConverter;
 use tributary_runtime::transformation_chain::TransformationChain;
 
@@ -57,17 +57,8 @@ fn chain() -> TransformationChain<SinkMeta> {
 }
 
 fn sink_record(value_schema: Option<tributary_api::SchemaRef>, value: Value) -> SinkRecord {
-    SinkRecord {
-        topic: "customers".into(),
-        kafka_partition: Some(0),
-        key_schema: None,
-        key: Value::Null,
-        value_schema,
-        value,
-        timestamp: Some(0),
-        headers: Headers::new(),
-        meta: SinkMeta::default(),
-    }
+    SinkRecord::new("customers", 0, SchemaAndValue { schema: None, value: Value::Null }, SchemaAndValue { schema: value_schema, value }, 0)
+        .with_timestamp(Some(0))
 }
 
 /// Runs `f` over every input and returns records per second.

@@ -68,24 +68,34 @@ pub struct ErrorHandling {
 }
 
 impl ErrorHandling {
-    /// Reads the (already validated) connector configuration; absent keys take Kafka's defaults.
-    pub fn from_config(config: &ConfigMap) -> Self {
-        let get = |k: &str| config.get(k).map(|v| v.trim());
-        let long = |k: &str, d: i64| get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(d);
-        let flag = |k: &str| get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let retry = long(ERRORS_RETRY_TIMEOUT, 0);
-        Self {
-            retry_timeout: if retry < 0 { None } else { Some(Duration::from_millis(retry as u64)) },
-            retry_delay_max: Duration::from_millis(long(ERRORS_RETRY_DELAY_MAX_MS, 60_000).max(1) as u64),
-            tolerate_all: get(ERRORS_TOLERANCE).is_some_and(|v| v.eq_ignore_ascii_case("all")),
-            log_enable: flag(ERRORS_LOG_ENABLE),
-            log_include_messages: flag(ERRORS_LOG_INCLUDE_MESSAGES),
-            dlq: get(DLQ_TOPIC_NAME).filter(|t| !t.is_empty()).map(|topic| DeadLetterQueue {
+    /// Reads a connector configuration through the `errors.*` keys of its `ConfigDef`
+    /// ([`crate::connector_config::error_handling_def`]): absent keys take the defaults defined
+    /// there, which are Kafka's, and nothing here repeats them. A value that does not parse is
+    /// an error naming the key (validation refuses it first).
+    pub fn from_config(config: &ConfigMap) -> Result<Self, RuntimeError> {
+        let parsed = crate::connector_config::error_handling_def().parse(config).map_err(|e| RuntimeError::Config(e.to_string()))?;
+        let missing = |key: &str| RuntimeError::Config(format!("internal error: {key} has no value after parsing"));
+        let long = |k: &'static str| parsed.long(k).ok_or_else(|| missing(k));
+        let flag = |k: &'static str| parsed.boolean(k).ok_or_else(|| missing(k));
+        let retry = long(ERRORS_RETRY_TIMEOUT)?;
+        let dlq_topic = parsed.string(DLQ_TOPIC_NAME).map(str::trim).filter(|t| !t.is_empty());
+        let dlq = match dlq_topic {
+            None => None,
+            Some(topic) => Some(DeadLetterQueue {
                 topic: topic.to_owned(),
-                replication_factor: get(DLQ_REPLICATION_FACTOR).and_then(|v| v.parse().ok()).unwrap_or(3),
-                context_headers: flag(DLQ_CONTEXT_HEADERS),
+                replication_factor: parsed.short(DLQ_REPLICATION_FACTOR).ok_or_else(|| missing(DLQ_REPLICATION_FACTOR))?,
+                context_headers: flag(DLQ_CONTEXT_HEADERS)?,
             }),
-        }
+        };
+        Ok(Self {
+            // -1: retry forever.
+            retry_timeout: u64::try_from(retry).ok().map(Duration::from_millis),
+            retry_delay_max: Duration::from_millis(long(ERRORS_RETRY_DELAY_MAX_MS)?.max(1).unsigned_abs()),
+            tolerate_all: parsed.string(ERRORS_TOLERANCE).is_some_and(|v| v.trim().eq_ignore_ascii_case("all")),
+            log_enable: flag(ERRORS_LOG_ENABLE)?,
+            log_include_messages: flag(ERRORS_LOG_INCLUDE_MESSAGES)?,
+            dlq,
+        })
     }
 
     fn retries(&self) -> bool {
@@ -220,9 +230,49 @@ mod tests {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
+    /// The defaults Kafka documents for the `errors.*` connector keys (Kafka Connect's
+    /// configuration reference), held against the ConfigDef and against what the runtime reads.
+    #[test]
+    fn the_defaults_are_kafkas_documented_ones() {
+        let documented = [
+            ("errors.retry.timeout", "0"),
+            ("errors.retry.delay.max.ms", "60000"),
+            ("errors.tolerance", "none"),
+            ("errors.log.enable", "false"),
+            ("errors.log.include.messages", "false"),
+            ("errors.deadletterqueue.topic.name", ""),
+            ("errors.deadletterqueue.topic.replication.factor", "3"),
+            ("errors.deadletterqueue.context.headers.enable", "false"),
+        ];
+        let def = crate::connector_config::error_handling_def();
+        let mut defined: Vec<(String, Option<String>)> = def.keys().map(|k| (k.name.clone(), k.default_string())).collect();
+        defined.sort();
+        let mut expected: Vec<(String, Option<String>)> = documented.iter().map(|(k, v)| (k.to_string(), Some(v.to_string()))).collect();
+        expected.sort();
+        assert_eq!(defined, expected);
+        let read = ErrorHandling::from_config(&ConfigMap::new()).unwrap();
+        let expected = ErrorHandling {
+            retry_timeout: Some(Duration::ZERO),
+            retry_delay_max: Duration::from_secs(60),
+            tolerate_all: false,
+            log_enable: false,
+            log_include_messages: false,
+            dlq: None,
+        };
+        assert_eq!(read, expected);
+        let with_dlq = ErrorHandling::from_config(&cfg(&[("errors.deadletterqueue.topic.name", "dlq")])).unwrap();
+        assert_eq!(with_dlq.dlq, Some(DeadLetterQueue { topic: "dlq".into(), replication_factor: 3, context_headers: false }));
+    }
+
+    #[test]
+    fn a_value_that_does_not_parse_is_named() {
+        let e = ErrorHandling::from_config(&cfg(&[("errors.retry.timeout", "soon")])).unwrap_err();
+        assert!(e.to_string().contains("errors.retry.timeout"), "{e}");
+    }
+
     #[test]
     fn reads_kafkas_keys_and_defaults() {
-        let d = ErrorHandling::from_config(&ConfigMap::new());
+        let d = ErrorHandling::from_config(&ConfigMap::new()).unwrap();
         assert_eq!(d.retry_timeout, Some(Duration::ZERO));
         assert_eq!(d.retry_delay_max, Duration::from_secs(60));
         assert!(!d.tolerate_all && !d.log_enable && !d.log_include_messages && d.dlq.is_none());
@@ -232,7 +282,8 @@ mod tests {
             ("errors.deadletterqueue.topic.name", "dlq"),
             ("errors.deadletterqueue.topic.replication.factor", "1"),
             ("errors.deadletterqueue.context.headers.enable", "true"),
-        ]));
+        ]))
+        .unwrap();
         assert_eq!(c.retry_timeout, None);
         assert!(c.tolerate_all);
         assert_eq!(c.dlq, Some(DeadLetterQueue { topic: "dlq".into(), replication_factor: 1, context_headers: true }));
@@ -240,7 +291,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retries_retriable_errors_until_the_timeout() {
-        let config = ErrorHandling::from_config(&cfg(&[("errors.retry.timeout", "1000"), ("errors.retry.delay.max.ms", "200")]));
+        let config = ErrorHandling::from_config(&cfg(&[("errors.retry.timeout", "1000"), ("errors.retry.delay.max.ms", "200")])).unwrap();
         let r = ErrorReporter::without_dlq("c", 0, config);
         let cancel = CancellationToken::new();
         let mut calls = 0;
@@ -278,10 +329,10 @@ mod tests {
 
     #[tokio::test]
     async fn tolerance_decides_whether_the_task_goes_on() {
-        let none = ErrorReporter::without_dlq("c", 0, ErrorHandling::from_config(&ConfigMap::new()));
+        let none = ErrorReporter::without_dlq("c", 0, ErrorHandling::from_config(&ConfigMap::new()).unwrap());
         let err = none.report(&RawRecord::default(), Stage::ValueConverter, "x", ConnectError::data("bad")).await.expect_err("none fails");
         assert_eq!(err.message(), "Tolerance exceeded in error handler");
-        let all = ErrorReporter::without_dlq("c", 0, ErrorHandling::from_config(&cfg(&[("errors.tolerance", "all"), ("errors.log.enable", "true")])));
+        let all = ErrorReporter::without_dlq("c", 0, ErrorHandling::from_config(&cfg(&[("errors.tolerance", "all"), ("errors.log.enable", "true")])).unwrap());
         all.report(&RawRecord::default(), Stage::ValueConverter, "x", ConnectError::data("bad")).await.expect("all skips");
     }
 }

@@ -3,6 +3,7 @@
 
 use super::lock;
 use crate::error_handling::{ErrorReporter, RawRecord, Stage};
+use crate::task_events::{TaskEvent, TaskEvents};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,9 +30,10 @@ pub struct WorkerSinkTaskContext {
 
 impl WorkerSinkTaskContext {
     /// The context to hand the task's `start`, with its errant record reporter.
-    pub fn new(config: ConfigMap, errors: Arc<ErrorReporter>) -> Arc<Self> {
+    pub fn new(config: ConfigMap, errors: Arc<ErrorReporter>, events: TaskEvents) -> Arc<Self> {
         let task_class = config.get("task.class").cloned().unwrap_or_default();
-        let reporter = Arc::new(WorkerErrantRecordReporter { errors, raw: Arc::new(Mutex::new(HashMap::new())), task_class, failure: Mutex::new(None) });
+        let reporter =
+            Arc::new(WorkerErrantRecordReporter { errors, raw: Arc::new(Mutex::new(HashMap::new())), task_class, failure: Mutex::new(None), events });
         Arc::new(WorkerSinkTaskContext { config, state: Mutex::new(ContextState::default()), reporter })
     }
 
@@ -79,6 +81,7 @@ pub struct WorkerErrantRecordReporter {
     /// Set when a report exceeded the tolerance: the task fails after `put` even if it swallowed
     /// the error.
     pub(super) failure: Mutex<Option<String>>,
+    events: TaskEvents,
 }
 
 #[async_trait::async_trait]
@@ -86,6 +89,7 @@ impl ErrantRecordReporter for WorkerErrantRecordReporter {
     async fn report(&self, record: &SinkRecord, error: ConnectError) -> Result<(), ConnectError> {
         let key = (record.meta.original_topic.clone(), record.meta.original_kafka_partition, record.meta.original_kafka_offset);
         let raw = lock(&self.raw).get(&key).cloned().unwrap_or_else(|| coordinates(record));
+        self.events.emit(TaskEvent::Failed { stage: Stage::TaskPut });
         let result = self.errors.report(&raw, Stage::TaskPut, &self.task_class, error).await;
         if let Err(e) = &result {
             *lock(&self.failure) = Some(e.trace());

@@ -7,7 +7,7 @@ use super::{lock, SinkTaskRunner};
 use crate::error_handling::{RawRecord, Stage};
 use rdkafka::message::{Headers as _, Message, Timestamp};
 use std::sync::{Arc, Mutex};
-use tributary_api::{ConnectError, Converter, HeaderConverter, Headers, SinkMeta, SinkRecord, TimestampType, TopicPartition};
+use tributary_api::{ConnectError, Converter, HeaderConverter, Headers, SinkRecord, TimestampType, TopicPartition};
 
 /// A record whose conversion failed, kept for retries and the error report.
 pub(super) struct FailedConversion {
@@ -137,7 +137,7 @@ impl<C: SinkConsumer> SinkTaskRunner<C> {
         }
         let key = (Arc::from(coords.topic.as_str()), coords.partition.unwrap_or(0), coords.offset.unwrap_or(-1));
         let raw = lock(&self.context.reporter.raw).get(&key).cloned().unwrap_or(coords);
-        self.report(&raw, Stage::Transformation, class, error).await.map(|()| None)
+        self.report(&raw, Stage::Transformation, &class, error).await.map(|()| None)
     }
 }
 
@@ -188,16 +188,6 @@ impl Conv<'_> {
             Timestamp::CreateTime(t) => (Some(t).filter(|t| *t >= 0), TimestampType::CreateTime),
             Timestamp::LogAppendTime(t) => (Some(t).filter(|t| *t >= 0), TimestampType::LogAppendTime),
         };
-        Ok(SinkRecord {
-            topic: topic.clone(),
-            kafka_partition: Some(partition),
-            key_schema: key.schema,
-            key: key.value,
-            value_schema: value.schema,
-            value: value.value,
-            timestamp,
-            headers,
-            meta: SinkMeta { kafka_offset: offset, timestamp_type, original_topic: topic, original_kafka_partition: partition, original_kafka_offset: offset },
-        })
+        Ok(SinkRecord::new(topic, partition, key, value, offset).with_timestamp(timestamp).with_timestamp_type(timestamp_type).with_headers(headers))
     }
 }

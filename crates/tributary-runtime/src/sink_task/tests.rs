@@ -190,13 +190,13 @@ async fn run(consumer: FakeConsumer, records: usize, tolerate_all: bool, rewind_
         config.insert("errors.tolerance".into(), "all".into());
     }
     let worker = test_worker_config();
-    let errors = Arc::new(ErrorReporter::new(&worker, "c", 0, ErrorHandling::from_config(&config)).await.expect("error reporter"));
-    let context = WorkerSinkTaskContext::new(ConfigMap::new(), errors.clone());
+    let errors = Arc::new(ErrorReporter::new(&worker, "c", 0, ErrorHandling::from_config(&config).expect("errors.* keys")).await.expect("error reporter"));
+    let events = Arc::new(Recorder::default());
+    let context = WorkerSinkTaskContext::new(ConfigMap::new(), errors.clone(), crate::task_events::TaskEvents::new(events.clone(), "c", 0));
     let mut task = RecordingSink { seen: seen.clone(), context: None, rewind_once };
     task.start(context.clone()).await.expect("start");
     let plugins = Plugins::new(PluginSet::new().with(tributary_converters::plugins()));
     let string = || plugins.new_converter("org.apache.kafka.connect.storage.StringConverter", &ConfigMap::new(), false).expect("string converter");
-    let events = Arc::new(Recorder::default());
     let runner = SinkTaskRunner {
         connector: "c".into(),
         task_id: 0,

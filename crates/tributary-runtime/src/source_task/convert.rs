@@ -94,7 +94,7 @@ impl<P: RecordSender> SourceTaskRunner<P> {
             Ok(None) => Ok(None),
             Err((class, error)) => {
                 let raw = self.source_raw(original, &original.topic);
-                self.report(&raw, Stage::Transformation, class, error).await?;
+                self.report(&raw, Stage::Transformation, &class, error).await?;
                 Ok(None)
             }
         }
@@ -154,9 +154,10 @@ impl<P: RecordSender> SourceTaskRunner<P> {
             .iter()
             .map(|h| (h.key.clone(), self.header_converter.from_connect_header(topic, &h.key, h.schema.as_ref(), &h.value).ok().flatten()))
             .collect();
-        let mut extra = vec![("source.partition".to_owned(), serde_json::Value::Object(crate::offsets_api::to_map(&record.meta.source_partition)).to_string())];
+        let mut extra =
+            vec![("source.partition".to_owned(), serde_json::Value::Object(crate::offset_store::to_map(&record.meta.source_partition)).to_string())];
         if let Some(o) = &record.meta.source_offset {
-            extra.push(("source.offset".to_owned(), serde_json::Value::Object(crate::offsets_api::to_map(o)).to_string()));
+            extra.push(("source.offset".to_owned(), serde_json::Value::Object(crate::offset_store::to_map(o)).to_string()));
         }
         RawRecord {
             topic: topic.to_owned(),

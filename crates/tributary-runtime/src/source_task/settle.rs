@@ -143,7 +143,7 @@ fn settle(task: &mut dyn tributary_api::SourceTask, committable: &mut super::in_
     let committed = match outcome {
         Outcome::NotSent => task.commit_record(record, None),
         Outcome::Delivered(Delivery::Acked { partition, offset }) => {
-            let meta = RecordMetadata { topic: routed_topic.unwrap_or(&record.topic), partition, offset };
+            let meta = RecordMetadata::new(routed_topic.unwrap_or(&record.topic), partition, offset);
             task.commit_record(record, Some(&meta))
         }
         Outcome::Delivered(Delivery::Failed(_)) | Outcome::Unsent | Outcome::InFlight | Outcome::Settled => {

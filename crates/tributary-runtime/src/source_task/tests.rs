@@ -217,7 +217,9 @@ async fn run(batches: Vec<Vec<SourceRecord>>, script: Script, tolerate_all: bool
         config.insert("errors.tolerance".into(), "all".into());
     }
     let worker = test_worker_config();
-    let errors = Arc::new(crate::error_handling::ErrorReporter::new(&worker, "c", 0, ErrorHandling::from_config(&config)).await.expect("error reporter"));
+    let errors = Arc::new(
+        crate::error_handling::ErrorReporter::new(&worker, "c", 0, ErrorHandling::from_config(&config).expect("errors.* keys")).await.expect("error reporter"),
+    );
     let plugins = Plugins::new(PluginSet::new().with(tributary_converters::plugins()));
     let converter = || plugins.new_converter("org.apache.kafka.connect.storage.StringConverter", &ConfigMap::new(), false).expect("string converter");
     let runner = SourceTaskRunner {
