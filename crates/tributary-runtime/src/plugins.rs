@@ -203,4 +203,32 @@ mod tests {
         let err = p.connector("Nope").unwrap_err().to_string();
         assert!(err.contains("which name matches Nope, available connectors are: org.apache.kafka.connect.file.FileStreamSinkConnector"), "{err}");
     }
+
+    /// A plugin found when the worker starts is described with owned names and a factory that
+    /// captures what it found: it registers, lists and creates like a compiled-in one.
+    #[test]
+    fn a_descriptor_made_at_run_time_registers_like_a_compiled_in_one() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let found = ["Orders", "Payments"];
+        let created = Arc::new(AtomicUsize::new(0));
+        let mut set = PluginSet::new();
+        for table in found {
+            let created = created.clone();
+            let class = format!("com.example.found.{table}Converter");
+            let version = format!("1.{}", table.len());
+            set = set.with_converter(tributary_api::ConverterPlugin::new(class, version, move || {
+                created.fetch_add(1, Ordering::SeqCst);
+                Box::new(tributary_converters::StringConverter)
+            }));
+        }
+        let p = builtin().with(set);
+        assert!(p.new_converter("com.example.found.OrdersConverter", &ConfigMap::new(), false).is_ok());
+        assert!(p.new_converter("PaymentsConverter", &ConfigMap::new(), true).is_ok());
+        assert_eq!(created.load(Ordering::SeqCst), 2, "each factory ran once, with what it captured");
+        let listed = crate::config_infos::plugin_infos(&p, false);
+        let mine: Vec<(&str, Option<&str>)> =
+            listed.iter().filter(|i| i.class.starts_with("com.example.found.")).map(|i| (i.class.as_str(), i.version.as_deref())).collect();
+        assert_eq!(mine, vec![("com.example.found.OrdersConverter", Some("1.6")), ("com.example.found.PaymentsConverter", Some("1.8"))]);
+    }
 }
