@@ -65,6 +65,7 @@ pub struct SinkMeta {
 }
 
 impl SourceMeta {
+    #[inline]
     pub fn new(source_partition: impl Into<Arc<OffsetMap>>, source_offset: Option<OffsetMap>) -> Self {
         SourceMeta { source_partition: source_partition.into(), source_offset }
     }
@@ -73,6 +74,7 @@ impl SourceMeta {
 impl SinkMeta {
     /// The metadata of a record as consumed from `topic`, `partition`, `offset`: those are its
     /// original coordinates too.
+    #[inline]
     pub fn new(topic: impl Into<Arc<str>>, partition: i32, offset: i64) -> Self {
         SinkMeta {
             kafka_offset: offset,
@@ -182,6 +184,7 @@ impl SourceRecord {
 impl SinkRecord {
     /// A record as consumed from `topic`, `partition` at `kafka_offset`, with no timestamp
     /// or headers (`with_timestamp`, `with_headers`).
+    #[inline]
     pub fn new(topic: impl Into<Arc<str>>, partition: i32, key: SchemaAndValue, value: SchemaAndValue, kafka_offset: i64) -> Self {
         let topic = topic.into();
         Self {
@@ -198,6 +201,7 @@ impl SinkRecord {
     }
 
     /// With Kafka's timestamp type of the record's timestamp.
+    #[inline]
     pub fn with_timestamp_type(mut self, timestamp_type: TimestampType) -> Self {
         self.meta.timestamp_type = timestamp_type;
         self
@@ -206,6 +210,7 @@ impl SinkRecord {
 
 impl<M> ConnectRecord<M> {
     /// With a key (and its schema).
+    #[inline]
     pub fn with_key(mut self, key_schema: Option<SchemaRef>, key: Value) -> Self {
         self.key_schema = key_schema;
         self.key = key;
@@ -213,17 +218,20 @@ impl<M> ConnectRecord<M> {
     }
 
     /// With a Kafka partition; `None` lets the producer's partitioner choose.
+    #[inline]
     pub fn with_kafka_partition(mut self, kafka_partition: Option<i32>) -> Self {
         self.kafka_partition = kafka_partition;
         self
     }
 
     /// With a timestamp, in milliseconds since the epoch.
+    #[inline]
     pub fn with_timestamp(mut self, timestamp: Option<i64>) -> Self {
         self.timestamp = timestamp;
         self
     }
 
+    #[inline]
     pub fn with_headers(mut self, headers: Headers) -> Self {
         self.headers = headers;
         self
@@ -268,6 +276,7 @@ pub struct RecordMetadata<'a> {
 }
 
 impl<'a> RecordMetadata<'a> {
+    #[inline]
     pub fn new(topic: &'a str, partition: i32, offset: i64) -> Self {
         RecordMetadata { topic, partition, offset }
     }

@@ -316,7 +316,13 @@ impl StandaloneHerder {
         tracker.retain(|c| names.iter().any(|n| n == c));
         for name in names {
             let Ok(snapshot) = self.snapshot(&name) else { continue };
-            let policy = RestartPolicy::from_config(&snapshot.config);
+            let policy = match RestartPolicy::from_config(&snapshot.config) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(connector = %name, error = %e, "cannot read the task restart policy; not restarting its tasks automatically");
+                    continue;
+                }
+            };
             if !policy.enabled || snapshot.target != TargetState::Started {
                 continue;
             }

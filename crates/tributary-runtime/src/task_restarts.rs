@@ -4,6 +4,7 @@
 //! The policy comes from the connector's config; the supervisor (in the herder) watches task
 //! statuses and restarts through the same path as `POST .../tasks/{id}/restart`.
 
+use crate::error::RuntimeError;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -65,15 +66,21 @@ pub struct RestartPolicy {
 }
 
 impl RestartPolicy {
-    pub fn from_config(config: &ConfigMap) -> Self {
-        let get = |k: &str| config.get(k).map(|v| v.trim());
-        let ms = |k: &str, d: u64| Duration::from_millis(get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(d));
-        Self {
-            enabled: !get(RESTART_ENABLE).is_some_and(|v| v.eq_ignore_ascii_case("false")),
-            initial: ms(RESTART_BACKOFF_INITIAL_MS, 1000),
-            max: ms(RESTART_BACKOFF_MAX_MS, 60_000),
-            max_attempts: get(RESTART_MAX_ATTEMPTS).and_then(|v| v.parse::<i64>().ok()).filter(|n| *n >= 0).map(|n| n as u32),
-        }
+    /// Reads a connector configuration through [`config_def`]: absent keys take the defaults
+    /// defined there, and nothing here repeats them. A value that does not parse is an error
+    /// naming the key (validation refuses it first).
+    pub fn from_config(config: &ConfigMap) -> Result<Self, RuntimeError> {
+        let parsed = config_def().parse(config).map_err(|e| RuntimeError::Config(e.to_string()))?;
+        let missing = |key: &str| RuntimeError::Config(format!("internal error: {key} has no value after parsing"));
+        let ms = |k: &'static str| parsed.long(k).map(|v| Duration::from_millis(v.max(0).unsigned_abs())).ok_or_else(|| missing(k));
+        let max_attempts = parsed.int(RESTART_MAX_ATTEMPTS).ok_or_else(|| missing(RESTART_MAX_ATTEMPTS))?;
+        Ok(Self {
+            enabled: parsed.boolean(RESTART_ENABLE).ok_or_else(|| missing(RESTART_ENABLE))?,
+            initial: ms(RESTART_BACKOFF_INITIAL_MS)?,
+            max: ms(RESTART_BACKOFF_MAX_MS)?,
+            // -1: no limit.
+            max_attempts: u32::try_from(max_attempts).ok(),
+        })
     }
 
     /// The wait before restart number `attempt` (0-based): none, then `initial`, doubling to `max`.
@@ -154,7 +161,25 @@ mod tests {
     use super::*;
 
     fn policy(pairs: &[(&str, &str)]) -> RestartPolicy {
-        RestartPolicy::from_config(&pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+        RestartPolicy::from_config(&pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()).unwrap()
+    }
+
+    #[test]
+    fn the_defaults_are_the_config_defs() {
+        let defined: Vec<(String, Option<String>)> = config_def().keys().map(|k| (k.name.clone(), k.default_string())).collect();
+        let documented = [
+            ("task.restart.auto.enable", "true"),
+            ("task.restart.backoff.initial.ms", "1000"),
+            ("task.restart.backoff.max.ms", "60000"),
+            ("task.restart.max.attempts", "-1"),
+        ];
+        assert_eq!(defined, documented.iter().map(|(k, v)| (k.to_string(), Some(v.to_string()))).collect::<Vec<_>>());
+        let read = policy(&[]);
+        assert_eq!(read, RestartPolicy { enabled: true, initial: Duration::from_secs(1), max: Duration::from_secs(60), max_attempts: None });
+        assert!(RestartPolicy::from_config(&[("task.restart.max.attempts".to_owned(), "many".to_owned())].into())
+            .unwrap_err()
+            .to_string()
+            .contains("task.restart.max.attempts"));
     }
 
     #[test]

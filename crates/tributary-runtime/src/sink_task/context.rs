@@ -5,6 +5,7 @@ use super::lock;
 use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::task_events::{TaskEvent, TaskEvents};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tributary_api::{ConfigMap, ConnectError, ErrantRecordReporter, SinkRecord, SinkTaskContext, TimestampType, TopicPartition};
@@ -25,6 +26,9 @@ pub(super) struct ContextState {
 pub struct WorkerSinkTaskContext {
     config: ConfigMap,
     pub(super) state: Mutex<ContextState>,
+    /// Set with every rewind, pause or resume, so the loop takes the lock only when there is
+    /// something to apply (it checks on every turn).
+    pub(super) requests: AtomicBool,
     pub(super) reporter: Arc<WorkerErrantRecordReporter>,
 }
 
@@ -34,7 +38,7 @@ impl WorkerSinkTaskContext {
         let task_class = config.get("task.class").cloned().unwrap_or_default();
         let reporter =
             Arc::new(WorkerErrantRecordReporter { errors, raw: Arc::new(Mutex::new(HashMap::new())), task_class, failure: Mutex::new(None), events });
-        Arc::new(WorkerSinkTaskContext { config, state: Mutex::new(ContextState::default()), reporter })
+        Arc::new(WorkerSinkTaskContext { config, state: Mutex::new(ContextState::default()), requests: AtomicBool::new(false), reporter })
     }
 
     pub(super) fn assignment(&self) -> Vec<TopicPartition> {
@@ -48,15 +52,18 @@ impl SinkTaskContext for WorkerSinkTaskContext {
     }
     fn offset(&self, tp: TopicPartition, offset: i64) {
         lock(&self.state).rewinds.push((tp, offset));
+        self.requests.store(true, Ordering::Release);
     }
     fn assignment(&self) -> Vec<TopicPartition> {
         WorkerSinkTaskContext::assignment(self)
     }
     fn pause(&self, partitions: &[TopicPartition]) {
         lock(&self.state).pause.extend_from_slice(partitions);
+        self.requests.store(true, Ordering::Release);
     }
     fn resume(&self, partitions: &[TopicPartition]) {
         lock(&self.state).resume.extend_from_slice(partitions);
+        self.requests.store(true, Ordering::Release);
     }
     fn request_commit(&self) {
         lock(&self.state).commit_requested = true;

@@ -44,6 +44,7 @@ pub(super) struct TopicNames {
 }
 
 impl TopicNames {
+    #[inline]
     fn get(&mut self, name: &str) -> Arc<str> {
         match &self.last {
             Some(t) if **t == *name => t.clone(),
@@ -70,9 +71,9 @@ impl<C: SinkConsumer> SinkTaskRunner<C> {
         let headers = if state.decode_headers { m.headers() } else { None };
         let header_iter = headers.iter().flat_map(|hs| hs.iter().map(|h| (h.key, h.value)));
         let at = Coordinates { topic, partition: m.partition(), offset: m.offset(), timestamp: m.timestamp() };
-        match self.converters().to_record(at, m.key(), m.payload(), header_iter) {
-            Ok(r) => self.state.batch.push(r),
-            Err((stage, error)) => self.state.failed.push(FailedConversion { raw: raw_of(m), stage, error }),
+        let conv = Conv { key: &*self.key_converter, value: &*self.value_converter, header: &*self.header_converter };
+        if let Err((stage, error)) = conv.convert_into(at, m.key(), m.payload(), header_iter, &mut self.state.batch) {
+            self.state.failed.push(FailedConversion { raw: raw_of(m), stage, error });
         }
     }
 
@@ -165,16 +166,23 @@ impl Conv<'_> {
         };
         let headers = raw.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
         let at = Coordinates { topic: raw.topic.as_str().into(), partition: raw.partition.unwrap_or(0), offset: raw.offset.unwrap_or(-1), timestamp };
-        self.to_record(at, raw.key.as_deref(), raw.value.as_deref(), headers)
+        let mut one = Vec::with_capacity(1);
+        self.convert_into(at, raw.key.as_deref(), raw.value.as_deref(), headers, &mut one)?;
+        one.pop().ok_or_else(|| (Stage::ValueConverter, ConnectError::fatal("internal error: a converted record went missing")))
     }
 
-    fn to_record<'a>(
+    /// Converts a consumed record onto the end of `into`. The record is built where it is
+    /// pushed and finished there: it is a quarter of a kilobyte, and returning it through a
+    /// `Result` cost two copies per consumed record (5% of the sink's CPU).
+    #[inline]
+    fn convert_into<'a>(
         &self,
         at: Coordinates,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
         raw_headers: impl Iterator<Item = (&'a str, Option<&'a [u8]>)>,
-    ) -> Result<SinkRecord, (Stage, ConnectError)> {
+        into: &mut Vec<SinkRecord>,
+    ) -> Result<(), (Stage, ConnectError)> {
         let Coordinates { topic, partition, offset, timestamp: ts } = at;
         let mut headers = Headers::new();
         for (k, v) in raw_headers {
@@ -188,6 +196,12 @@ impl Conv<'_> {
             Timestamp::CreateTime(t) => (Some(t).filter(|t| *t >= 0), TimestampType::CreateTime),
             Timestamp::LogAppendTime(t) => (Some(t).filter(|t| *t >= 0), TimestampType::LogAppendTime),
         };
-        Ok(SinkRecord::new(topic, partition, key, value, offset).with_timestamp(timestamp).with_timestamp_type(timestamp_type).with_headers(headers))
+        into.push(SinkRecord::new(topic, partition, key, value, offset));
+        if let Some(record) = into.last_mut() {
+            record.timestamp = timestamp;
+            record.meta.timestamp_type = timestamp_type;
+            record.headers = headers;
+        }
+        Ok(())
     }
 }

@@ -61,6 +61,9 @@ impl<C: SinkConsumer> SinkTaskRunner<C> {
 
     /// The task's rewinds (`offset`), pauses and resumes since the last turn.
     pub(super) fn apply_context_requests(&mut self) -> Result<(), ConnectError> {
+        if !self.context.requests.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            return Ok(());
+        }
         let (rewinds, pause, resume) = {
             let mut s = lock(&self.context.state);
             (std::mem::take(&mut s.rewinds), std::mem::take(&mut s.pause), std::mem::take(&mut s.resume))
