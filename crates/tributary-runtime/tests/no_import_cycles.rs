@@ -1,33 +1,71 @@
-//! The runtime's top-level modules form no import cycle: every `crate::<module>` a module's
-//! code names (its tests aside) points one way, so the layout can be read from the leaves up.
+//! The runtime's files form no import cycle: every module a file's code names (`crate::...`,
+//! `super::...`, or a submodule of its own; its tests aside) points one way, so the layout can
+//! be read from the leaves up.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The top-level module a file belongs to: `source_task/send.rs` → `source_task`.
+/// A file's module path: `source_task/send.rs` → `source_task::send`, `sink_task/mod.rs` →
+/// `sink_task`.
 fn module_of(relative: &Path) -> String {
-    let first = relative.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned()).unwrap_or_default();
-    first.trim_end_matches(".rs").to_owned()
+    let parts: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned()).collect();
+    let parts: Vec<&str> = parts.iter().map(String::as_str).filter(|p| *p != "mod").collect();
+    parts.join("::")
 }
 
-/// The `crate::<module>` names in a file's code, comments and unit tests left out.
-fn imports(source: &str) -> BTreeSet<String> {
-    let code = match source.find("#[cfg(test)]\nmod tests") {
-        Some(i) => &source[..i],
-        None => source,
-    };
+/// The code of a file: its unit tests and comments left out.
+fn code(source: &str) -> String {
+    // The unit tests: `#[cfg(test)]` before a `mod tests` of any visibility.
+    let tests = ["#[cfg(test)]\nmod tests {", "#[cfg(test)]\npub(crate) mod tests {"].iter().filter_map(|m| source.find(m)).min();
+    let code = tests.map_or(source, |i| &source[..i]);
+    code.lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n")
+}
+
+/// The paths that follow `prefix` in `code` (`crate::` → `a::b::C`), up to the first character
+/// that cannot be in a path.
+fn paths_after<'a>(code: &'a str, prefix: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find(prefix) {
+        let before = rest[..i].chars().last();
+        rest = &rest[i + prefix.len()..];
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+            continue;
+        }
+        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len());
+        out.push(&rest[..end]);
+    }
+    out
+}
+
+/// The longest module of `modules` that `path` (`a::b::c`, from the crate root) names.
+fn resolve(modules: &BTreeSet<String>, path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
+    (1..=parts.len()).rev().map(|n| parts[..n].join("::")).find(|m| modules.contains(m))
+}
+
+/// The modules a file's code imports.
+fn imports(module: &str, source: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+    let code = code(source);
     let mut out = BTreeSet::new();
-    for line in code.lines() {
-        let line = line.split("//").next().unwrap_or_default();
-        let mut rest = line;
-        while let Some(i) = rest.find("crate::") {
-            rest = &rest[i + "crate::".len()..];
-            let name: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
-            if !name.is_empty() {
-                out.insert(name);
-            }
+    for p in paths_after(&code, "crate::") {
+        out.extend(resolve(modules, p));
+    }
+    let parent = module.rsplit_once("::").map(|(p, _)| p);
+    for p in paths_after(&code, "super::") {
+        match parent {
+            Some(parent) => out.extend(resolve(modules, &format!("{parent}::{p}"))),
+            None => out.extend(resolve(modules, p)),
         }
     }
+    // A folder's `mod.rs` naming one of its own submodules (`use consumer::X`).
+    for m in modules.iter().filter(|m| m.rsplit_once("::").is_some_and(|(p, _)| p == module)) {
+        let child = m.rsplit_once("::").map(|(_, c)| c).unwrap_or_default();
+        if !paths_after(&code, &format!("{child}::")).is_empty() {
+            out.insert(m.clone());
+        }
+    }
+    out.remove(module);
     out
 }
 
@@ -43,21 +81,19 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 }
 
 #[test]
-fn no_two_runtime_modules_import_each_other_through_any_path() {
+fn no_two_runtime_files_import_each_other_through_any_path() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for file in &files {
-        let module = module_of(file.strip_prefix(&src).expect("under src"));
-        let text = std::fs::read_to_string(file).expect("readable source");
-        graph.entry(module).or_default().extend(imports(&text));
-    }
-    let modules: BTreeSet<String> = graph.keys().cloned().collect();
-    for deps in graph.values_mut() {
-        deps.retain(|d| modules.contains(d));
-    }
-    assert!(modules.len() > 20 && graph.values().any(|d| !d.is_empty()), "the scan found the runtime's modules: {modules:?}");
+    let sources: Vec<(String, String)> = files
+        .iter()
+        .map(|f| (module_of(f.strip_prefix(&src).expect("under src")), std::fs::read_to_string(f).expect("readable source")))
+        .filter(|(m, _)| m != "lib")
+        .collect();
+    let modules: BTreeSet<String> = sources.iter().map(|(m, _)| m.clone()).collect();
+    let graph: BTreeMap<String, BTreeSet<String>> = sources.iter().map(|(m, text)| (m.clone(), imports(m, text, &modules))).collect();
+    assert!(modules.len() > 30 && modules.contains("sink_task::convert"), "the scan found the runtime's files: {modules:?}");
+    assert!(graph["sink_task::convert"].contains("sink_task") && graph["worker"].contains("source_task"), "the scan sees imports: {graph:?}");
     // A module reaches itself through its imports only if it is on a cycle: for each, walk
     // what it imports (each module once) and note the way back.
     let mut cycles = Vec::new();

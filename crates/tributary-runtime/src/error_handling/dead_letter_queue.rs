@@ -3,7 +3,7 @@
 //! the `__connect.errors.*` context headers when `errors.deadletterqueue.context.headers.enable`
 //! is set. A write is waited for: the record is skipped only once the queue has it.
 
-use super::{DeadLetterQueue, RawRecord, Stage};
+use super::processing_context::{DeadLetterQueue, RawRecord, Stage};
 use crate::error::RuntimeError;
 use crate::worker_config::WorkerConfig;
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};

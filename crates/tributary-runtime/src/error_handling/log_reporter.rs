@@ -1,7 +1,7 @@
 //! Kafka's `LogReporter`: one error line per failed record (`errors.log.enable`), with the
 //! record's coordinates and, with `errors.log.include.messages`, its key and value.
 
-use super::{RawRecord, Stage};
+use super::processing_context::{RawRecord, Stage};
 use tributary_api::ConnectError;
 
 pub struct LogReporter {

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tributary_api::TopicPartition;
 
-use super::lock;
+use super::state::lock;
 
 /// How long a seek may wait for the consumer.
 const SEEK_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,7 +1,7 @@
 //! What a sink task can ask of the loop ([`SinkTaskContext`]: rewind, pause, commit, the
 //! redelivery timeout) and its errant record reporter (KIP-610).
 
-use super::lock;
+use super::state::lock;
 use crate::error_handling::{ErrorReporter, RawRecord, Stage};
 use crate::task_events::{TaskEvent, TaskEvents};
 use std::collections::HashMap;

@@ -3,18 +3,12 @@
 
 use super::consumer::SinkConsumer;
 use super::context::coordinates;
-use super::{lock, SinkTaskRunner};
+use super::state::{lock, FailedConversion};
+use super::SinkTaskRunner;
 use crate::error_handling::{RawRecord, Stage};
 use rdkafka::message::{Headers as _, Message, Timestamp};
 use std::sync::{Arc, Mutex};
 use tributary_api::{ConnectError, Converter, HeaderConverter, Headers, SinkRecord, TimestampType, TopicPartition};
-
-/// A record whose conversion failed, kept for retries and the error report.
-pub(super) struct FailedConversion {
-    raw: RawRecord,
-    stage: Stage,
-    error: ConnectError,
-}
 
 /// The consumed record as bytes, for the dead letter queue.
 fn raw_of<M: Message>(m: &M) -> RawRecord {
@@ -33,23 +27,6 @@ fn raw_of<M: Message>(m: &M) -> RawRecord {
         value: m.payload().map(<[u8]>::to_vec),
         headers: m.headers().map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect()).unwrap_or_default(),
         extra_headers: Vec::new(),
-    }
-}
-
-/// The topic names of consumed records, shared by the records of one topic: consecutive
-/// records are almost always of one topic, so the last name is reused.
-#[derive(Default)]
-pub(super) struct TopicNames {
-    last: Option<Arc<str>>,
-}
-
-impl TopicNames {
-    #[inline]
-    fn get(&mut self, name: &str) -> Arc<str> {
-        match &self.last {
-            Some(t) if **t == *name => t.clone(),
-            _ => self.last.insert(Arc::from(name)).clone(),
-        }
     }
 }
 

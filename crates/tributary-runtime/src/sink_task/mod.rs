@@ -11,6 +11,7 @@ pub mod consumer;
 pub mod context;
 mod convert;
 mod partitions;
+mod state;
 #[cfg(test)]
 mod tests;
 
@@ -19,22 +20,17 @@ use crate::task_events::{TaskEvent, TaskEventListener};
 use crate::transformation_chain::TransformationChain;
 pub use consumer::{consumer_context, SinkConsumer, SinkConsumerContext};
 pub use context::WorkerSinkTaskContext;
-use convert::{FailedConversion, TopicNames};
 use futures_util::StreamExt as _;
-use partitions::OffsetState;
 use rdkafka::consumer::{CommitMode, StreamConsumer};
-use std::sync::{Arc, Mutex};
+use state::{lock, LoopState};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tributary_api::{ConnectError, Converter, HeaderConverter, SinkMeta, SinkRecord, SinkTask, TopicPartition};
+use tributary_api::{ConnectError, Converter, HeaderConverter, SinkMeta, SinkRecord, SinkTask};
 
 /// Most records handed to one `put` (Kafka's `max.poll.records` default).
 const MAX_BATCH: usize = 500;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Everything a sink task needs to run. `C` is the consumer: rdkafka's, or a fake in tests.
 pub struct SinkTaskRunner<C: SinkConsumer = StreamConsumer<SinkConsumerContext>> {
@@ -63,31 +59,6 @@ pub struct SinkTaskRunner<C: SinkConsumer = StreamConsumer<SinkConsumerContext>>
     pub events: Arc<dyn TaskEventListener>,
     /// The loop's own state (`Default` to start).
     pub(crate) state: LoopState,
-}
-
-/// What the loop keeps between turns; the batch buffers are reused from turn to turn.
-#[derive(Default)]
-pub(crate) struct LoopState {
-    /// Consumed and committed offsets per partition.
-    offsets: OffsetState,
-    /// Records converted this turn.
-    batch: Vec<SinkRecord>,
-    /// Records whose conversion failed this turn.
-    failed: Vec<FailedConversion>,
-    /// The position after each run of records of one partition consumed this turn. Positions
-    /// advance for every record, including those the chain drops and those tolerated.
-    positions: Vec<(TopicPartition, i64)>,
-    topics: TopicNames,
-    /// Topics already recorded as active.
-    seen_topics: std::collections::HashSet<String>,
-    /// Whether consumed bytes are kept for the dead letter queue.
-    keep_raw: bool,
-    /// Whether anything reads headers (the task, the converters, the chain): if not, they are
-    /// not decoded (a buffer allocated per record by librdkafka).
-    decode_headers: bool,
-    next_commit: Option<tokio::time::Instant>,
-    /// Fires when the task is to stop (retries give up then).
-    cancel: CancellationToken,
 }
 
 /// What a turn of the loop is to do after waiting for records.

@@ -2,7 +2,8 @@
 //! redelivery, and consumer offset commits.
 
 use super::consumer::{PartitionEvent, SinkConsumer};
-use super::{lock, SinkTaskRunner};
+use super::state::lock;
+use super::SinkTaskRunner;
 use crate::task_events::TaskEvent;
 use rdkafka::consumer::CommitMode;
 use std::collections::HashMap;
@@ -14,13 +15,6 @@ use tributary_api::{ConnectError, SinkRecord, TopicPartition};
 /// doubles up to [`MAX_REDELIVERY_BACKOFF`] unless the task set its own (`timeout(ms)`).
 const FIRST_REDELIVERY_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_REDELIVERY_BACKOFF: Duration = Duration::from_secs(10);
-
-/// Offsets of the loop: consumed (next to read) and last committed, per partition.
-#[derive(Default)]
-pub(super) struct OffsetState {
-    pub current: HashMap<TopicPartition, i64>,
-    pub committed: HashMap<TopicPartition, i64>,
-}
 
 impl<C: SinkConsumer> SinkTaskRunner<C> {
     pub(super) fn set_paused(&self, partitions: &[TopicPartition], paused: bool) -> Result<(), ConnectError> {

@@ -12,8 +12,9 @@ use rdkafka::error::KafkaResult;
 use rdkafka::message::{OwnedMessage, Timestamp};
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Poll, Waker};
-use tributary_api::{ConfigMap, PluginSet, SinkTaskContext, Value};
+use tributary_api::{ConfigMap, PluginSet, SinkTaskContext, TopicPartition, Value};
 
 /// An in-memory consumer of topic "t": a log per partition, read in the order scripted.
 #[derive(Default)]
