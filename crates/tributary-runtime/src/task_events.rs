@@ -39,8 +39,8 @@ impl TaskEventListener for NoTaskEvents {
     fn on_event(&self, _connector: &str, _task: u32, _event: TaskEvent) {}
 }
 
-/// One task's events, for code outside the loop that reports on its behalf (the sink's errant
-/// record reporter).
+/// One task's events to its worker's listener: what the loops and the sink's errant record
+/// reporter emit through.
 #[derive(Clone)]
 pub struct TaskEvents {
     listener: Arc<dyn TaskEventListener>,

@@ -146,7 +146,7 @@ impl Worker {
         let worker_config = self.config.clone();
         let producer_config = kafka::producer_config(&self.config, connector, id, connector_config)?;
         let keyless_partitions = KeylessPartitions::new(kafka::worker_places_keyless_records(&producer_config), id);
-        let events = self.task_events.clone();
+        let events = crate::task_events::TaskEvents::new(self.task_events.clone(), connector, id);
         let producer: SourceProducer = producer_config
             .create_with_context(SourceProducerContext::new())
             .map(SourceProducer::new)
@@ -232,7 +232,7 @@ impl Worker {
             connector_config.get(TOPICS).map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
         let regex = connector_config.get(TOPICS_REGEX).filter(|r| !r.trim().is_empty()).cloned();
         let commit_interval = self.config.offset_flush_interval;
-        let events = self.task_events.clone();
+        let events = crate::task_events::TaskEvents::new(self.task_events.clone(), connector, id);
         let topic_tracker = self.config.topic_tracking_enable.then(|| self.status.clone());
         let connector_name = connector.to_owned();
         let cancel = CancellationToken::new();
@@ -250,7 +250,7 @@ impl Worker {
                     return;
                 }
             };
-            let context = WorkerSinkTaskContext::new(task_config, errors.clone(), crate::task_events::TaskEvents::new(events.clone(), &name, id));
+            let context = WorkerSinkTaskContext::new(task_config, errors.clone(), events.clone());
             if let Err(e) = task.start(context.clone()).await {
                 put(State::Failed, Some(e.trace()));
                 return;

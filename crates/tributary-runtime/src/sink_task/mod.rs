@@ -16,7 +16,7 @@ mod state;
 mod tests;
 
 use crate::error_handling::{ErrorReporter, RawRecord, Stage};
-use crate::task_events::{TaskEvent, TaskEventListener};
+use crate::task_events::{TaskEvent, TaskEvents};
 use crate::transformation_chain::TransformationChain;
 pub use consumer::{consumer_context, SinkConsumer, SinkConsumerContext};
 pub use context::WorkerSinkTaskContext;
@@ -56,7 +56,7 @@ pub struct SinkTaskRunner<C: SinkConsumer = StreamConsumer<SinkConsumerContext>>
     /// Kafka's class names of the key, value and header converters, for error reports.
     pub converter_classes: [String; 3],
     /// Where the loop's [`TaskEvent`]s go.
-    pub events: Arc<dyn TaskEventListener>,
+    pub events: TaskEvents,
     /// The loop's own state (`Default` to start).
     pub(crate) state: LoopState,
 }
@@ -169,7 +169,7 @@ impl<C: SinkConsumer> SinkTaskRunner<C> {
         }
         let consumed = self.state.batch.len() + self.state.failed.len();
         if consumed > 0 {
-            self.emit(TaskEvent::Polled { records: consumed });
+            self.events.emit(TaskEvent::Polled { records: consumed });
         }
         Ok(Turn::Deliver)
     }
@@ -184,7 +184,7 @@ impl<C: SinkConsumer> SinkTaskRunner<C> {
             }
         }
         if !self.state.batch.is_empty() {
-            self.emit(TaskEvent::Converted { records: self.state.batch.len() });
+            self.events.emit(TaskEvent::Converted { records: self.state.batch.len() });
         }
         self.handle_partition_events(paused).await?;
         self.apply_context_requests()?;
@@ -251,11 +251,7 @@ impl<C: SinkConsumer> SinkTaskRunner<C> {
     /// Reports a failed record to the error handling (log, DLQ, tolerance), as a
     /// [`TaskEvent::Failed`] too.
     async fn report(&mut self, raw: &RawRecord, stage: Stage, class: &str, error: ConnectError) -> Result<(), ConnectError> {
-        self.emit(TaskEvent::Failed { stage });
+        self.events.emit(TaskEvent::Failed { stage });
         self.errors.report(raw, stage, class, error).await
-    }
-
-    fn emit(&self, event: TaskEvent) {
-        self.events.on_event(&self.connector, self.task_id, event);
     }
 }

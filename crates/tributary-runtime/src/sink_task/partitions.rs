@@ -85,7 +85,7 @@ impl<C: SinkConsumer> SinkTaskRunner<C> {
             match self.task.put(batch).await {
                 Ok(()) => {
                     if !batch.is_empty() {
-                        self.emit(TaskEvent::Sent { records: batch.len() });
+                        self.events.emit(TaskEvent::Sent { records: batch.len() });
                     }
                     return Ok(());
                 }
@@ -140,7 +140,7 @@ impl<C: SinkConsumer> SinkTaskRunner<C> {
         self.consumer.approved(&sanitized);
         let partitions = sanitized.len();
         offsets.committed.extend(sanitized);
-        self.emit(TaskEvent::Committed { partitions });
+        self.events.emit(TaskEvent::Committed { partitions });
         Ok(())
     }
 }

@@ -193,7 +193,8 @@ async fn run(consumer: FakeConsumer, records: usize, tolerate_all: bool, rewind_
     let worker = test_worker_config();
     let errors = Arc::new(ErrorReporter::new(&worker, "c", 0, ErrorHandling::from_config(&config).expect("errors.* keys")).await.expect("error reporter"));
     let events = Arc::new(Recorder::default());
-    let context = WorkerSinkTaskContext::new(ConfigMap::new(), errors.clone(), crate::task_events::TaskEvents::new(events.clone(), "c", 0));
+    let task_events = crate::task_events::TaskEvents::new(events.clone(), "c", 0);
+    let context = WorkerSinkTaskContext::new(ConfigMap::new(), errors.clone(), task_events.clone());
     let mut task = RecordingSink { seen: seen.clone(), context: None, rewind_once };
     task.start(context.clone()).await.expect("start");
     let plugins = Plugins::new(PluginSet::new().with(tributary_converters::plugins()));
@@ -214,7 +215,7 @@ async fn run(consumer: FakeConsumer, records: usize, tolerate_all: bool, rewind_
         topic_tracker: None,
         errors,
         converter_classes: Default::default(),
-        events: events.clone(),
+        events: task_events,
         state: LoopState::default(),
     };
     let cancel = CancellationToken::new();
@@ -239,7 +240,7 @@ async fn run(consumer: FakeConsumer, records: usize, tolerate_all: bool, rewind_
 #[derive(Default)]
 struct Recorder(Mutex<Vec<TaskEvent>>);
 
-impl TaskEventListener for Recorder {
+impl crate::task_events::TaskEventListener for Recorder {
     fn on_event(&self, _connector: &str, _task: u32, event: TaskEvent) {
         lock(&self.0).push(event);
     }

@@ -23,7 +23,7 @@ pub(crate) mod tests;
 use crate::error::RuntimeError;
 use crate::error_handling::ErrorReporter;
 use crate::offset_store::{OffsetBackingStore, OffsetCodec};
-use crate::task_events::{TaskEvent, TaskEventListener};
+use crate::task_events::TaskEvents;
 use crate::transformation_chain::TransformationChain;
 use in_flight::{Committable, InFlight};
 use partitions::{same_topic, KeylessPartitions};
@@ -80,7 +80,7 @@ pub struct SourceTaskRunner<P: RecordSender = SourceProducer> {
     /// Partitions of keyless records, one per topic and polled batch.
     pub keyless_partitions: KeylessPartitions,
     /// Where the loop's [`TaskEvent`]s go.
-    pub events: Arc<dyn TaskEventListener>,
+    pub events: TaskEvents,
     /// The loop's own state (`Default` to start).
     pub(crate) state: LoopState,
 }
@@ -199,10 +199,6 @@ impl<P: RecordSender> SourceTaskRunner<P> {
         if let Err(e) = self.task.stop().await {
             tracing::warn!(connector = %self.connector, task = self.task_id, error = %e, "error stopping task");
         }
-    }
-
-    fn emit(&self, event: TaskEvent) {
-        self.events.on_event(&self.connector, self.task_id, event);
     }
 }
 

@@ -24,7 +24,7 @@ impl<P: RecordSender> SourceTaskRunner<P> {
     pub(super) async fn send(&mut self, records: Vec<SourceRecord>) -> Result<(), ConnectError> {
         if !records.is_empty() {
             self.keyless_partitions.next_batch();
-            self.emit(TaskEvent::Polled { records: records.len() });
+            self.events.emit(TaskEvent::Polled { records: records.len() });
         }
         let mut batch = Batch::new(self.state.in_flight.next_seq(), records);
         let sent = self.send_batch(&mut batch).await;
@@ -94,7 +94,7 @@ impl<P: RecordSender> SourceTaskRunner<P> {
             }
         }
         if converted > 0 {
-            self.emit(TaskEvent::Converted { records: converted });
+            self.events.emit(TaskEvent::Converted { records: converted });
         }
         self.send_pending(batch).await
     }
@@ -133,7 +133,7 @@ impl<P: RecordSender> SourceTaskRunner<P> {
             }
         }
         if handed > 0 {
-            self.emit(TaskEvent::Sent { records: handed });
+            self.events.emit(TaskEvent::Sent { records: handed });
         }
         pending.clear();
         self.state.pending = pending;

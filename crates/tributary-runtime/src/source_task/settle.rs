@@ -52,7 +52,7 @@ impl<P: RecordSender> SourceTaskRunner<P> {
                     // KAFKA_PRODUCE: tolerated under errors.tolerance=all (the record is
                     // skipped, its offset commits in order), else the task fails. Fields, not
                     // `&self`: the record is borrowed from the in-flight list meanwhile.
-                    self.events.on_event(&self.connector, self.task_id, TaskEvent::Failed { stage: Stage::KafkaProduce });
+                    self.events.emit(TaskEvent::Failed { stage: Stage::KafkaProduce });
                     match report_send_failure(&self.errors, *failed).await {
                         Ok(()) => settle(&mut *self.task, &mut self.state.committable, r),
                         Err(e) => Err(e),
@@ -71,7 +71,7 @@ impl<P: RecordSender> SourceTaskRunner<P> {
             }
         };
         if acknowledged > 0 {
-            self.emit(TaskEvent::Acknowledged { records: acknowledged });
+            self.events.emit(TaskEvent::Acknowledged { records: acknowledged });
         }
         for records in self.state.in_flight.take_spent() {
             self.task.recycle(records);
@@ -82,7 +82,7 @@ impl<P: RecordSender> SourceTaskRunner<P> {
     /// Reports a failed record to the error handling (log, DLQ, tolerance), as a
     /// [`TaskEvent::Failed`] too.
     pub(super) async fn report(&mut self, raw: &RawRecord, stage: Stage, class: &str, error: ConnectError) -> Result<(), ConnectError> {
-        self.emit(TaskEvent::Failed { stage });
+        self.events.emit(TaskEvent::Failed { stage });
         self.errors.report(raw, stage, class, error).await
     }
 
@@ -101,7 +101,7 @@ impl<P: RecordSender> SourceTaskRunner<P> {
         match tokio::time::timeout(self.flush_timeout, self.offset_store.set(entries)).await {
             Ok(Ok(())) => {
                 self.state.committable.dirty = false;
-                self.emit(TaskEvent::Committed { partitions });
+                self.events.emit(TaskEvent::Committed { partitions });
                 self.task.commit().await
             }
             Ok(Err(e)) => {

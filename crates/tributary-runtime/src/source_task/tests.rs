@@ -243,7 +243,7 @@ async fn run(batches: Vec<Vec<SourceRecord>>, script: Script, tolerate_all: bool
         converter_classes: Default::default(),
         fallback_converter: converter(),
         keyless_partitions: KeylessPartitions::new(true, 0),
-        events: events.clone(),
+        events: crate::task_events::TaskEvents::new(events.clone(), "c", 0),
         state: LoopState::default(),
     };
     let cancel = CancellationToken::new();
